@@ -1,0 +1,40 @@
+# spinedlr — `make report` (the demo study end to end) and `make test`.
+SHELL := /bin/bash
+export R_LIBS := $(CURDIR)/.Rlib
+export PYTHONUNBUFFERED := 1
+VENV := .venv/bin
+STUDY ?=
+DEMO_DIR ?= out/demo
+R_SOURCES := $(shell find R -type f -not -path '*/tests/*' 2>/dev/null)
+
+.PHONY: setup test test-py test-r report demo bench clean
+setup: .setup.stamp
+
+.setup.stamp: pyproject.toml scripts/setup.sh $(R_SOURCES)
+	bash scripts/setup.sh
+	touch $@
+
+test: setup test-py test-r
+
+test-py:
+	$(VENV)/python -m pytest tests
+
+test-r:
+	Rscript -e 'testthat::test_dir("R/tests/testthat", package = "spinedlr", load_package = "installed", reporter = c("summary", "fail"), stop_on_failure = TRUE)'
+
+demo: setup
+	$(VENV)/spinedlr demo $(DEMO_DIR)
+
+report: setup
+ifeq ($(STUDY),)
+	$(VENV)/spinedlr demo $(DEMO_DIR) --skip-existing
+	$(VENV)/spinedlr run $(DEMO_DIR)/study.yaml --report
+else
+	$(VENV)/spinedlr run $(STUDY) --report
+endif
+
+bench: setup
+	$(VENV)/python -m bench.run_all
+
+clean:
+	rm -rf out .pytest_cache

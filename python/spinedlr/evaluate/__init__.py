@@ -1,0 +1,1 @@
+"""Clinical statistics through the R package (rpy2)."""

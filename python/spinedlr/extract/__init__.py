@@ -1,0 +1,1 @@
+"""Feature extraction: PyRadiomics and deep features into Polars tables."""

@@ -1,0 +1,1 @@
+"""The Quarto study report."""

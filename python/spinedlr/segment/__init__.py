@@ -1,0 +1,1 @@
+"""Segmentation: UCTransNet training, prediction and evaluation."""

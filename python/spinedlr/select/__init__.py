@@ -1,0 +1,1 @@
+"""Feature selection and Radscore as scikit-learn transformers."""

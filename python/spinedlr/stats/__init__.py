@@ -1,0 +1,1 @@
+"""Python bridge to the R package `spinedlr` (rpy2): Polars in, Polars out."""
