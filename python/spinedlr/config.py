@@ -46,7 +46,9 @@ class Covariate(Strict):
     name: str
     type: CovariateType
     levels: list[str | int] | None = Field(
-        default=None, description="Allowed levels (ordinal: in order). None = any value."
+        default=None,
+        description="Allowed levels (ordinal: in order; models use the level's rank as a "
+        "number). None = any value.",
     )
     label: str | None = Field(default=None, description="Human-readable name for tables.")
 
@@ -86,15 +88,15 @@ def _reference_covariates() -> list[Covariate]:
         c(name="gender", type="binary", levels=["female", "male"], label="Gender"),
         c(name="bmi", type="continuous", label="BMI (kg/m²)"),
         c(name="smoking", type="binary", levels=["no", "yes"], label="Smoking"),
-        c(name="duration", type="continuous", label="Disease duration (months)"),
+        c(name="duration", type="continuous", label="Disease duration (years)"),
         c(name="diabetes", type="binary", levels=["no", "yes"], label="Diabetes"),
         c(name="hypertension", type="binary", levels=["no", "yes"], label="Hypertension"),
-        c(name="vas_pre", type="continuous", label="Pre-operative VAS"),
-        c(name="vas_post", type="continuous", label="Post-operative VAS"),
+        c(name="vas_pre", type="ordinal", levels=[3, 4, 5, 6, 7, 8], label="Pre-operative VAS"),
+        c(name="vas_post", type="ordinal", levels=[2, 3], label="Post-operative VAS"),
         c(
             name="occupation",
             type="nominal",
-            levels=["manual", "office", "retired", "other"],
+            levels=["office_worker", "laborer", "farmer", "self_employed"],
             label="Occupation",
         ),
         c(name="pfirrmann", type="ordinal", levels=["III", "IV", "V"], label="Pfirrmann grade"),
