@@ -14,13 +14,13 @@ setup: .setup.stamp
 	bash scripts/setup.sh
 	touch $@
 
-test: setup test-py test-r
+test: setup test-r test-py
 
 test-py:
-	$(VENV)/python -m pytest tests
+	$(VENV)/python -m pytest tests -p no:cacheprovider
 
 test-r:
-	Rscript -e 'testthat::test_dir("R/tests/testthat", package = "spinedlr", load_package = "installed", reporter = c("summary", "fail"), stop_on_failure = TRUE)'
+	Rscript scripts/test_r.R
 
 demo: setup
 	$(VENV)/spinedlr demo $(DEMO_DIR)

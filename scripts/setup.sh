@@ -26,7 +26,7 @@ fi
 # torch first, pinned: any other spec may pull a multi-GB CUDA build (DEVELOPERS.md).
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
 echo "==> Python package spinedlr"
-.venv/bin/pip install -q -e '.[dev]'
+.venv/bin/pip install -q --progress-bar off -e '.[dev]'
 
 echo "==> R package spinedlr into .Rlib"
 mkdir -p .Rlib

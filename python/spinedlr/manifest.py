@@ -125,7 +125,7 @@ def _check_files(study: Study, df: pl.DataFrame, v: Validation) -> None:
             try:
                 geo = read_header(img_path)
             except InputError as err:
-                v.add(pid, str(img_rel), str(err).split(": ", 1)[-1] if ": " in str(err) else str(err))
+                v.add(pid, str(img_rel), str(err))
                 continue
             n_slices = geo.size[::-1][roi.slice_axis]
             if n_slices < roi.min_slices:
