@@ -90,3 +90,57 @@ def validate(
         table.add_row(*row)
     console.print(table)
     raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def run(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    report: bool = typer.Option(False, "--report", help="Render the HTML report at the end."),
+    force: bool = typer.Option(False, "--force", help="Re-run stages even if inputs are unchanged."),
+) -> None:
+    """Run every stage (segment, extract, select, evaluate), skipping unchanged ones."""
+    from spinedlr.config import load_study
+    from spinedlr.pipeline import run_pipeline
+
+    s = load_study(study)
+    done = run_pipeline(s, force=force)
+    table = Table(title="pipeline")
+    table.add_column("stage")
+    table.add_column("status")
+    for name, status in done:
+        table.add_row(name, status)
+    console.print(table)
+    if report:
+        _render(s)
+
+
+def _render(s) -> None:
+    from spinedlr.report.render import render_report
+
+    with console.status("rendering the report"):
+        html = render_report(s)
+    console.print(f"[green]report:[/] {html}")
+
+
+@app.command("report")
+@friendly
+def report_cmd(study: Path = typer.Argument(..., help="study.yaml (or its folder).")) -> None:
+    """Render the HTML report from a study's outputs (run `spinedlr run` first)."""
+    from spinedlr.config import load_study
+
+    _render(load_study(study))
+
+
+@app.command()
+@friendly
+def export(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    dest: Path = typer.Option(None, "--dest", help="Folder (default: <output>/export)."),
+) -> None:
+    """Write the tables as CSV with an R script that reproduces Table 2 with library(spinedlr)."""
+    from spinedlr.config import load_study
+    from spinedlr.export import export_study
+
+    folder = export_study(load_study(study), dest)
+    console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
