@@ -1,0 +1,128 @@
+"""Prepare what the report reads: small CSV tables and overview figures.
+
+Why a preparation step: the report is an R (knitr) document and Debian's R has no arrow, so
+Parquet outputs are converted to CSV here, and large tables (the long feature table) are
+summarised in Python rather than shipped whole to R.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from spinedlr.config import Study  # noqa: E402
+from spinedlr.imaging import read_image, to_array  # noqa: E402
+from spinedlr.manifest import load_manifest  # noqa: E402
+
+
+def _copy_tables(src: Path, dest: Path, prefix: str) -> None:
+    for table in sorted(src.glob("*.parquet")):
+        pl.read_parquet(table).write_csv(dest / f"{prefix}_{table.stem}.csv")
+
+
+def extraction_summary(features_dir: Path) -> pl.DataFrame | None:
+    """Features per ROI, rater and family, with patients and non-finite values counted."""
+    parts = []
+    for family in ("radiomics", "deep"):
+        f = features_dir / f"{family}.parquet"
+        if f.exists():
+            parts.append(
+                pl.scan_parquet(f)
+                .group_by("roi", "rater")
+                .agg(
+                    pl.col("patient_id").n_unique().alias("patients"),
+                    pl.col("feature").n_unique().alias("features"),
+                    (~pl.col("value").is_finite()).sum().alias("non_finite"),
+                )
+                .with_columns(pl.lit(family).alias("family"))
+                .collect()
+            )
+    if not parts:
+        return None
+    return pl.concat(parts).select("family", "roi", "rater", "patients", "features", "non_finite").sort(
+        "family", "roi", "rater"
+    )
+
+
+def radscore_formulas(selection_dir: Path) -> pl.DataFrame | None:
+    """One row per term of every saved Radscore formula (intercept first)."""
+    rows = []
+    for js in sorted(selection_dir.glob("radscore_*.json")):
+        spec = json.loads(js.read_text())
+        name = js.stem.removeprefix("radscore_")
+        rows.append({"radscore": name, "term": "(intercept)", "coefficient": spec.get("intercept"),
+                     "mean": None, "sd": None})
+        for term in spec.get("terms", []):
+            rows.append({"radscore": name, "term": term["feature"], "coefficient": term["coefficient"],
+                         "mean": term.get("mean"), "sd": term.get("sd")})
+    return pl.DataFrame(rows) if rows else None
+
+
+def overlay_figure(study: Study, dest: Path, n_cases: int = 3) -> Path | None:
+    """Image slices with rater-1 (and predicted, when present) mask outlines per ROI."""
+    cfg = study.config
+    df = load_manifest(study).head(n_cases)
+    pred_root = study.output / "masks"
+    fig, axes = plt.subplots(len(cfg.rois), n_cases, figsize=(3 * n_cases, 3 * len(cfg.rois)),
+                             squeeze=False)
+    for i, roi in enumerate(cfg.rois):
+        for j, row in enumerate(df.iter_rows(named=True)):
+            pid = row[cfg.patient_id]
+            img = to_array(read_image(study.resolve(row[roi.image]), pid)).astype(float)
+            ref = to_array(read_image(study.resolve(row[roi.masks[next(iter(roi.masks))]]), pid))
+            k = int(np.argmax((ref > 0).sum(axis=tuple(a for a in range(3) if a != roi.slice_axis))))
+            take = lambda a: np.take(a, k, axis=roi.slice_axis)  # noqa: E731
+            ax = axes[i][j]
+            ax.imshow(take(img), cmap="gray")
+            ax.contour(take(ref) > 0, levels=[0.5], colors="#2ca02c", linewidths=1)
+            pred = pred_root / roi.name / f"{pid}.nii.gz"
+            if pred.exists():
+                ax.contour(take(to_array(read_image(pred, pid))) > 0, levels=[0.5],
+                           colors="#d62728", linewidths=1, linestyles="--")
+            ax.set_title(f"{pid} · {roi.name}", fontsize=9)
+            ax.axis("off")
+    fig.suptitle("green: rater 1 · red dashed: UCTransNet prediction", fontsize=9)
+    fig.tight_layout()
+    out = dest / "overlays.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def prepare_report_data(study: Study, dest: Path) -> Path:
+    """Write every CSV and figure the report reads into dest; return dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = study.output
+    for folder in ("segmentation", "selection", "stats"):
+        _copy_tables(out / folder, dest, folder)
+    summary = extraction_summary(out / "features")
+    if summary is not None:
+        summary.write_csv(dest / "extraction_summary.csv")
+    for name in ("failures", "diagnostics"):
+        f = out / "features" / f"{name}.parquet"
+        if f.exists():
+            pl.read_parquet(f).write_csv(dest / f"extraction_{name}.csv")
+    formulas = radscore_formulas(out / "selection")
+    if formulas is not None:
+        formulas.write_csv(dest / "radscore_formulas.csv")
+    scores = out / "radscores.parquet"
+    if scores.exists():
+        pl.read_parquet(scores).write_csv(dest / "radscores.csv")
+    load_manifest(study).write_csv(dest / "manifest.csv")
+    (dest / "study.json").write_text(json.dumps({
+        "name": study.config.name, "outcome": study.config.outcome,
+        "outcome_label": study.config.outcome_label, "comparator": study.config.comparator,
+        "config_hash": study.config.config_hash(), "seed": study.config.seed,
+        "rois": [r.name for r in study.config.rois],
+        "covariates": [c.model_dump(mode="json") for c in study.config.covariates],
+        "study_path": str(study.path),
+    }, indent=2))
+    overlay_figure(study, dest)
+    return dest
