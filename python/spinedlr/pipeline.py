@@ -18,6 +18,7 @@ from rich.console import Console
 
 from spinedlr.config import Study
 from spinedlr.manifest import load_manifest
+from spinedlr.provenance import provenance, write_provenance
 
 console = Console(stderr=True)
 
@@ -112,4 +113,6 @@ def run_pipeline(study: Study, force: bool = False, only: list[str] | None = Non
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(key)
         done.append((stage.name, "ran"))
+    write_provenance(study.output / "provenance.json",
+                     provenance(study.config, "run", {"stages": dict(done)}))
     return done
