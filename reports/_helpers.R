@@ -1,0 +1,43 @@
+# Helpers for study.qmd: reading the prepared CSVs and printing tables and figures with
+# stable HTML ids (the browser test finds every table and figure by id).
+
+read_tbl <- function(name) {
+  f <- file.path(data_dir, paste0(name, ".csv"))
+  if (!file.exists(f)) return(NULL)
+  utils::read.csv(f, check.names = FALSE, stringsAsFactors = FALSE)
+}
+
+fmt <- function(x, digits = 3) ifelse(is.na(x), "", formatC(x, format = "f", digits = digits))
+
+fmt_ci <- function(est, lo, hi, digits = 3) {
+  ifelse(is.na(est), "", ifelse(is.na(lo), fmt(est, digits),
+         sprintf("%s (%s\u2013%s)", fmt(est, digits), fmt(lo, digits), fmt(hi, digits))))
+}
+
+fmt_p <- function(p) ifelse(is.na(p), "", ifelse(p < 0.001, "<0.001", formatC(p, format = "f", digits = 3)))
+
+# A table as HTML with an id, so it can be linked to and found by tests.
+show_table <- function(df, id, caption = NULL, ...) {
+  if (is.null(df) || !nrow(df)) return(missing_note(id))
+  html <- knitr::kable(df, format = "html", row.names = FALSE, caption = caption,
+                       table.attr = sprintf('id="%s" class="table table-sm table-striped"', id), ...)
+  knitr::asis_output(html)
+}
+
+missing_note <- function(what) {
+  knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', what))
+}
+
+score_label <- function(x) {
+  lab <- c(radscore_disc = "Disc Radscore", radscore_muscle = "Muscle Radscore",
+           radscore_combined = "Disc + muscle")
+  out <- ifelse(x %in% names(lab), lab[x], x)
+  out <- sub("^radscore_", "Radscore ", out)
+  if (!is.null(study$comparator)) out[x == study$comparator] <- comparator_label
+  unname(out)
+}
+
+theme_report <- function() {
+  ggplot2::theme_minimal(base_size = 11) +
+    ggplot2::theme(legend.position = "bottom", panel.grid.minor = ggplot2::element_blank())
+}
