@@ -39,7 +39,7 @@ MODIC_T2 = {"normal": None, "I": 0.85, "II": 0.72, "III": 0.2}
 
 def _segment_distance(yy, xx, p0, p1):
     """Distance (pixels) from each pixel to the line segment p0-p1."""
-    (y0, x0), (y1, x1) = p0, p1
+    (y0, x0), (y1, x1) = (float(c) for c in p0), (float(c) for c in p1)
     vy, vx = y1 - y0, x1 - x0
     t = np.clip(((yy - y0) * vy + (xx - x0) * vx) / (vy * vy + vx * vx + 1e-9), 0, 1)
     return np.hypot(yy - (y0 + t * vy), xx - (x0 + t * vx))
@@ -81,16 +81,16 @@ def render_disc(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One patient's sagittal volume (float, ~0-1500) and true disc mask (uint8, 1 = disc)."""
     nz, ny, nx = SHAPE
-    t = 1.0 / (1.0 + np.exp(-1.6 * heterogeneity))
-    z_off = ((np.arange(nz) - (nz - 1) / 2) * SPACING[2])[:, None, None]  # mm from midline
+    t = float(1.0 / (1.0 + np.exp(-1.6 * heterogeneity)))
+    z_off = ((np.arange(nz, dtype=np.float32) - (nz - 1) / 2) * SPACING[2])[:, None, None]  # mm
     yy, xx = grid((ny, nx))
     yy, xx = yy[None], xx[None]
-    lateral = np.sqrt(np.clip(1 - (z_off / 30.0) ** 2, 0.05, 1))  # body/disc AP width factor
+    lateral = np.sqrt(np.clip(1 - (z_off / 30.0) ** 2, 0.05, 1))  # AP width factor off midline
 
     # spine frame: lordotic tilt and small shifts per patient
     tilt = rng.normal(0.0, 0.07)
     cy, cx = 47.0 + rng.normal(0, 2), 36.0 + rng.normal(0, 1.5)
-    ca, sa = np.cos(tilt), np.sin(tilt)
+    ca, sa = float(np.cos(tilt)), float(np.sin(tilt))
     v = cy + (yy - cy) * ca - (xx - cx) * sa  # rows in the spine's own frame
     u = cx + (yy - cy) * sa + (xx - cx) * ca  # columns in the spine's own frame
 
@@ -99,7 +99,7 @@ def render_disc(
     body_hh = 16.5 * rng.uniform(0.95, 1.05)
     gap = disc_hh + 0.3
 
-    img = np.full((nz, ny, nx), 0.30)  # prevertebral / paraspinal soft tissue
+    img = np.full((nz, ny, nx), 0.30, dtype=np.float32)  # prevertebral / paraspinal soft tissue
     img *= 1 + 0.10 * smooth_field(rng, img.shape, (0.7, 3, 3))
 
     # posterior elements (behind the canal): fat with laminae and spinous processes

@@ -47,16 +47,16 @@ def render_muscle(
     nz, ny, nx = SHAPE
     yy, xx = grid((ny, nx))
     yy, xx = yy[None], xx[None]
-    zc = (np.arange(nz) - (nz - 1) / 2)[:, None, None]  # slice offset from the disc
+    zc = (np.arange(nz, dtype=np.float32) - (nz - 1) / 2)[:, None, None]  # slices from the disc
     mid = 47.5 + rng.normal(0, 1.0)
     scale = rng.uniform(0.93, 1.07)
-    ff = 1.0 / (1.0 + np.exp(-(-2.0 + 0.9 * fat)))  # overall intramuscular fat fraction
+    ff = float(1.0 / (1.0 + np.exp(-(-2.0 + 0.9 * fat))))  # overall intramuscular fat fraction
 
     # body outline: skin behind the paraspinal compartment, fat thickness from BMI
     back = 68.0 + rng.normal(0, 1.0)
     subcut = np.clip(3.0 + 0.9 * (bmi - 18.0), 2.0, 22.0) * rng.uniform(0.85, 1.15)
     skin = superellipse(yy, xx, (18.0, mid), (back + subcut - 18.0, 90.0), 2.4)
-    img = np.zeros((nz, ny, nx)) + soft(skin, 0.8) * FAT_T2
+    img = np.zeros((nz, ny, nx), dtype=np.float32) + soft(skin, 0.8) * FAT_T2
     img *= 1 + 0.05 * smooth_field(rng, img.shape, (0.8, 2, 2))
     # abdominal/retroperitoneal content in front, quadratus lumborum laterally
     belly = soft(yy - 13.0 - 2 * smooth_field(rng, (1, ny, nx), (0, 4, 6)), 2.0)
@@ -65,7 +65,7 @@ def render_muscle(
     labels = np.zeros((nz, ny, nx), dtype=np.uint8)
     dists: dict[int, np.ndarray] = {}  # signed distance of each labelled muscle
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        jitter = rng.normal(0, 0.6, 6)
+        jitter = rng.normal(0, 0.6, 6).tolist()
         ql = superellipse(yy, xx, (36 + jitter[0], mid + sign * (36 + jitter[1])), (5.0, 7.0), 2, sign * 0.5)
         img = img * (1 - soft(ql)) + soft(ql) * MUSCLE_T2
         atrophy = 1.0 - 0.05 * fat
@@ -112,7 +112,7 @@ def render_muscle(
     img = img * (1 - soft(body + 1.2)) + soft(body + 1.2) * body_val
     arch = superellipse(yy, xx, (42.0, mid), (6.5, 9.0), 2.0)
     img = img * (1 - soft(arch)) + soft(arch) * 0.12
-    spinous = superellipse(yy, xx, (57.0, mid), (10.5, 1.6), 4.0) + 0.6 * (np.abs(zc) > 1)
+    spinous = superellipse(yy, xx, (57.0, mid), (10.5, 1.6), 4.0) + np.float32(0.6) * (np.abs(zc) > 1)
     img = img * (1 - soft(spinous)) + soft(spinous) * 0.14
     canal = superellipse(yy, xx, (39.5, mid), (4.5, 6.0), 2.0)
     img = img * (1 - soft(canal)) + soft(canal) * 1.0

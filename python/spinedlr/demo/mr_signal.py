@@ -25,13 +25,13 @@ def bias_field(
     wobble = sum(
         0.03 * np.cos(rng.uniform(0.5, 1.5) * a + rng.uniform(0, 2 * np.pi)) for a in axes[1:]
     )
-    return np.exp(gradient + wobble)
+    return np.exp(gradient + wobble).astype(np.float32)
 
 
 def rician(rng: np.random.Generator, signal: np.ndarray, sigma: float) -> np.ndarray:
     """Magnitude of signal plus complex Gaussian noise (what a magnitude MR image shows)."""
-    re = signal + rng.normal(0.0, sigma, signal.shape)
-    im = rng.normal(0.0, sigma, signal.shape)
+    re = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
+    im = sigma * rng.standard_normal(signal.shape, dtype=np.float32)
     return np.hypot(re, im)
 
 
