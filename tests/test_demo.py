@@ -21,6 +21,9 @@ import SimpleITK as sitk
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
+from typer.testing import CliRunner
+
+from spinedlr.cli import app
 from spinedlr.config import load_study
 from spinedlr.demo.generate import write_demo_study
 from spinedlr.manifest import validate_study
@@ -91,6 +94,25 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     assert a == b
     differ = [k for k in a if k.endswith(".nii.gz") and a[k] != c[k]]
     assert len(differ) == 5 * 6
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--n", "10", "--events", "10"], "--events must be between 1 and n - 1 = 9, got 10"),
+     (["--n", "3", "--events", "1"], "--n must be at least 4 patients, got 3")],
+)
+def test_cli_rejects_impossible_cohorts(tmp_path, args, message):
+    result = CliRunner().invoke(app, ["demo", str(tmp_path / "d"), *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "d").exists()
+
+
+def test_rewrite_replaces_a_larger_demo(tmp_path):
+    write_demo_study(tmp_path, n=6, events=2, seed=1)
+    write_demo_study(tmp_path, n=4, events=1, seed=1)
+    assert len(list((tmp_path / "images").iterdir())) == 2 * 4
+    assert validate_study(load_study(tmp_path / "study.yaml")).problems == []
 
 
 def test_event_count_and_ids(manifest, truth):

@@ -74,12 +74,12 @@ def render_muscle(
             (11.0 * scale, 7.6 * scale * atrophy + 0.15 * zc), 2.6, sign * 0.08,
         )
         dists[3 if side == "left" else 4] = superellipse(
-            yy, xx, (52.5 + jitter[3], mid + sign * (23.5 + jitter[4] * 0.5)),
-            (11.5 * scale, 9.5 * scale), 2.4, -sign * 0.25,
+            yy, xx, (52.5 + jitter[3], mid + sign * (25.0 + jitter[4] * 0.5)),
+            (11.5 * scale, 10.5 * scale), 2.4, -sign * 0.25,
         )
         dists[5 if side == "left" else 6] = superellipse(
-            yy, xx, (24.0 + jitter[5], mid + sign * (21.5 + 0.4 * zc)),
-            (7.5 * scale + 0.2 * zc, 6.5 * scale), 2.0, sign * 0.35,
+            yy, xx, (24.0 + jitter[5], mid + sign * (22.5 + 0.4 * zc)),
+            (8.5 * scale + 0.2 * zc, 7.5 * scale), 2.0, sign * 0.35,
         )
     streaks = smooth_field(rng, img.shape, (0.6, 1.8, 0.8))
     # neighbouring muscles abut: split overlaps where their distances are equal

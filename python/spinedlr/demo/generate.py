@@ -80,7 +80,7 @@ def demo_config(seed: int) -> StudyConfig:
 
 
 def write_demo_study(out: Path, n: int = 170, events: int = 39, seed: int = 0) -> None:
-    """Write the whole demo study into ``out`` (created; existing demo files are replaced)."""
+    """Write the whole demo study into ``out`` (created; an earlier demo there is replaced)."""
     if n < 4:
         raise InputError(f"--n must be at least 4 patients, got {n}")
     if not 0 < events < n:
@@ -89,6 +89,8 @@ def write_demo_study(out: Path, n: int = 170, events: int = 39, seed: int = 0) -
     for sub in ("images", *(f"masks/{r}" for r in RATERS)):
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / "truth.parquet").unlink(missing_ok=True)
+    for stale in (*out.glob("images/P*.nii.gz"), *out.glob("masks/rater*/P*.nii.gz")):
+        stale.unlink()  # a previous, larger demo in the same folder
 
     width = max(3, len(str(n)))
     ids = [f"P{i + 1:0{width}d}" for i in range(n)]
