@@ -61,7 +61,8 @@ def save_montage(study: Path, path: Path, patients: int = 4) -> None:
             ax.imshow(img[k], cmap="gray", aspect=1.0)
             for rater, colour in (("rater1", "red"), ("rater2", "cyan")):
                 mask = _array(study / row[f"{roi}_mask_{rater}"])[k]
-                ax.contour(mask, levels=np.arange(0.5, mask.max() + 1), colors=colour, linewidths=0.5)
+                levels = np.arange(0.5, mask.max() + 1)
+                ax.contour(mask, levels=levels, colors=colour, linewidths=0.5)
             ax.set_title(f"{row['patient_id']} {roi} slice {k} (y={row['recurrence']})", fontsize=8)
             ax.axis("off")
     fig.tight_layout()
@@ -149,7 +150,11 @@ def test_table1_proportions(manifest, column, level, percent):
 
 @pytest.mark.parametrize(
     "column, mean, sd, mean_tol, sd_tol",
-    [("age", 58.44, 14.38, 2.5, 2.0), ("bmi", 24.65, 3.40, 0.6, 0.6), ("duration", 4.06, 6.08, 1.5, 2.5)],
+    [
+        ("age", 58.44, 14.38, 2.5, 2.0),
+        ("bmi", 24.65, 3.40, 0.6, 0.6),
+        ("duration", 4.06, 6.08, 1.5, 2.5),
+    ],
 )
 def test_table1_continuous(manifest, column, mean, sd, mean_tol, sd_tol):
     x = manifest[column].to_numpy()

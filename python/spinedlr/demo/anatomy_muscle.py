@@ -66,7 +66,8 @@ def render_muscle(
     dists: dict[int, np.ndarray] = {}  # signed distance of each labelled muscle
     for side, sign in (("left", 1.0), ("right", -1.0)):
         jitter = rng.normal(0, 0.6, 6).tolist()
-        ql = superellipse(yy, xx, (36 + jitter[0], mid + sign * (36 + jitter[1])), (5.0, 7.0), 2, sign * 0.5)
+        ql_centre = (36 + jitter[0], mid + sign * (36 + jitter[1]))  # quadratus lumborum
+        ql = superellipse(yy, xx, ql_centre, (5.0, 7.0), 2, sign * 0.5)
         img = img * (1 - soft(ql)) + soft(ql) * MUSCLE_T2
         atrophy = 1.0 - 0.05 * fat
         dists[1 if side == "left" else 2] = superellipse(
@@ -112,7 +113,8 @@ def render_muscle(
     img = img * (1 - soft(body + 1.2)) + soft(body + 1.2) * body_val
     arch = superellipse(yy, xx, (42.0, mid), (6.5, 9.0), 2.0)
     img = img * (1 - soft(arch)) + soft(arch) * 0.12
-    spinous = superellipse(yy, xx, (57.0, mid), (10.5, 1.6), 4.0) + np.float32(0.6) * (np.abs(zc) > 1)
+    spinous = superellipse(yy, xx, (57.0, mid), (10.5, 1.6), 4.0)
+    spinous = spinous + np.float32(0.6) * (np.abs(zc) > 1)  # thinner away from the disc
     img = img * (1 - soft(spinous)) + soft(spinous) * 0.14
     canal = superellipse(yy, xx, (39.5, mid), (4.5, 6.0), 2.0)
     img = img * (1 - soft(canal)) + soft(canal) * 1.0

@@ -12,8 +12,9 @@ Order of draws (see :mod:`spinedlr.demo.outcome`): image latents, disease durati
 then the other covariates given the outcome, then the images given latents and covariates.
 Determinism: every patient draws from its own generator seeded by (seed, 1, patient index),
 so a patient's latents do not depend on ``n``; cohort-level draws (duration, outcome noise,
-covariates) use the stream (seed, 0). SimpleITK writes gzip headers with a zero timestamp, so the same seed gives
-the same bytes. ``truth.parquet`` is written last: its presence marks a finished study.
+covariates) use the stream (seed, 0). SimpleITK writes gzip headers with a zero timestamp,
+so the same seed gives the same bytes. ``truth.parquet`` is written last: its presence marks
+a finished study (what ``--skip-existing`` checks).
 """
 
 from __future__ import annotations
@@ -100,9 +101,8 @@ def write_demo_study(out: Path, n: int = 170, events: int = 39, seed: int = 0) -
     )
     cohort = _rng(seed, 0)
     duration = draw_duration(cohort, n)
-    truth = assign_outcome(
-        cohort, latents.with_columns(pl.Series("duration_effect", duration_effect(duration))), events
-    ).select(pl.Series("patient_id", ids), pl.all())
+    latents = latents.with_columns(pl.Series("duration_effect", duration_effect(duration)))
+    truth = assign_outcome(cohort, latents, events).select(pl.Series("patient_id", ids), pl.all())
     clinical = draw_covariates(cohort, truth["recurrence"].to_numpy(), duration)
 
     with Progress(transient=True) as progress:
@@ -114,7 +114,11 @@ def write_demo_study(out: Path, n: int = 170, events: int = 39, seed: int = 0) -
             progress.advance(task)
 
     manifest = pl.concat(
-        [truth.select("patient_id", "recurrence"), clinical, pl.DataFrame([_paths(p) for p in ids])],
+        [
+            truth.select("patient_id", "recurrence"),
+            clinical,
+            pl.DataFrame([_paths(p) for p in ids]),
+        ],
         how="horizontal",
     )
     manifest.write_csv(out / "manifest.csv")

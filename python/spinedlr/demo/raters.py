@@ -48,7 +48,8 @@ def rater_masks(rng: np.random.Generator, truth: np.ndarray) -> dict[str, np.nda
         for rater, bias in RATER_BIAS.items():
             phi = sdf + DISPLACEMENT_SD * smooth_field(rng, sdf.shape, (1.0, 4.0, 4.0)) - bias
             for k in range(phi.shape[0]):
-                phi[k] = ndimage.shift(phi[k], rng.normal(0.0, SHIFT_SD, 2), order=1, mode="nearest")
+                shift = rng.normal(0.0, SHIFT_SD, 2)
+                phi[k] = ndimage.shift(phi[k], shift, order=1, mode="nearest")
             cur = best[rater][box]
             take = (phi < 0) & (phi < cur)
             out[rater][box][take] = lab
