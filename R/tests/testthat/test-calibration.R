@@ -1,0 +1,33 @@
+test_that("hosmer_lemeshow matches a hand computation over deciles", {
+  set.seed(5)
+  p <- runif(200, 0.05, 0.9)
+  y <- rbinom(200, 1, p)
+  hl <- hosmer_lemeshow(y, p)
+  grp <- cut(p, quantile(p, 0:10 / 10), include.lowest = TRUE)
+  o <- tapply(y, grp, sum)
+  e <- tapply(p, grp, sum)
+  n <- tapply(y, grp, length)
+  stat <- sum((o - e)^2 / (e * (1 - e / n)))
+  expect_equal(hl$statistic, stat)
+  expect_equal(hl$df, 8L)
+  expect_equal(hl$p_value, pchisq(stat, 8, lower.tail = FALSE))
+})
+
+test_that("tied risks share a group and reduce the degrees of freedom", {
+  p <- rep(c(0.1, 0.2, 0.3, 0.5, 0.7), each = 20)
+  y <- rep(c(0, 1), 50)
+  hl <- hosmer_lemeshow(y, p)
+  expect_equal(hl$groups, 5L)
+  expect_equal(hl$df, 3L)
+  expect_error(hosmer_lemeshow(y, p * 3), "predicted risk in \\[0, 1\\]")
+})
+
+test_that("calibration returns rms::calibrate's curve for each model", {
+  d <- asah()
+  cal <- calibration(d, "y", "s100b", "age", B = 40, seed = 1)
+  expect_equal(unique(cal$model), c("unadjusted", "adjusted"))
+  f <- rms::lrm(y ~ s100b, data = d, x = TRUE, y = TRUE)
+  set.seed(1)
+  ref <- utils::capture.output(r <- rms::calibrate(f, B = 40))
+  expect_equal(cal$observed_corrected[cal$model == "unadjusted"], unname(r[, "calibrated.corrected"]))
+})
