@@ -4,7 +4,8 @@
 #' covariate (a covariate equal to the score itself is left out, so a clinical comparator such
 #' as Pfirrmann grade is adjusted for the other covariates). Models are fitted with
 #' `rms::lrm` (estimates, standard errors, Wald P); odds-ratio intervals are profile
-#' likelihood (`confint` on the same model refitted by `glm`). The apparent AUC is pROC's on
+#' likelihood (exact root finding on the profiled deviance; agrees with `confint()` of the
+#' same `glm`, which interpolates). The apparent AUC is pROC's on
 #' the linear predictor; rms's own C index is reported as `rms_c` because rms 6.5 computes it
 #' from binned predictions and can differ slightly.
 #'
@@ -68,12 +69,6 @@ lrm_fit <- function(X, y, what) {
   if (isTRUE(fit$fail)) stop_user("%s did not converge", what)
   names(fit$coefficients) <- colnames(X)
   fit
-}
-
-profile_ci <- function(X, y, conf_level) {
-  g <- stats::glm(y ~ 0 + X, family = stats::binomial())
-  ci <- suppressMessages(suppressWarnings(stats::confint(g, level = conf_level)))
-  matrix(ci, ncol = 2)
 }
 
 #' Linear predictors and risks of the unadjusted and adjusted models

@@ -22,12 +22,19 @@ test_that("tied risks share a group and reduce the degrees of freedom", {
   expect_error(hosmer_lemeshow(y, p * 3), "predicted risk in \\[0, 1\\]")
 })
 
-test_that("calibration returns rms::calibrate's curve for each model", {
+test_that("calibration equals rms::calibrate on the same resamples", {
   d <- asah()
-  cal <- calibration(d, "y", "s100b", "age", B = 40, seed = 1)
+  cal <- calibration(d, "y", "s100b", c("age", "ndka"), B = 60, seed = 1)
   expect_equal(unique(cal$model), c("unadjusted", "adjusted"))
-  f <- rms::lrm(y ~ s100b, data = d, x = TRUE, y = TRUE)
-  set.seed(1)
-  ref <- utils::capture.output(r <- rms::calibrate(f, B = 40))
-  expect_equal(cal$observed_corrected[cal$model == "unadjusted"], unname(r[, "calibrated.corrected"]))
+  for (m in c("unadjusted", "adjusted")) {
+    f <- if (m == "unadjusted") rms::lrm(y ~ s100b, data = d, x = TRUE, y = TRUE) else
+      rms::lrm(y ~ s100b + age + ndka, data = d, x = TRUE, y = TRUE)
+    set.seed(1)
+    out <- utils::capture.output(ref <- rms::calibrate(f, B = 60))
+    got <- cal[cal$model == m, ]
+    expect_equal(got$predicted, unname(ref[, "predy"]), tolerance = 1e-8)
+    expect_equal(got$observed_apparent, unname(ref[, "calibrated.orig"]), tolerance = 1e-8)
+    expect_equal(got$observed_corrected, unname(ref[, "calibrated.corrected"]), tolerance = 1e-6)
+    expect_equal(got$n_resamples, unname(as.integer(ref[, "n"])))
+  }
 })

@@ -123,7 +123,9 @@ def interaction_groups(data: pl.DataFrame, outcome: str, score_a: str, score_b: 
                 conf_level=conf_level)
 
 
-def table_one(data: pl.DataFrame, group: str, variables: Names, digits: int = 2) -> pl.DataFrame:
-    """Table 1: mean ± SD with t-test; n (%) with chi-squared or Fisher's exact test."""
-    return call("table_one", data=data, group=group, variables=list(variables), digits=digits)
+def table_one(data: pl.DataFrame, group: str, variables: Names, digits: int = 2,
+              fisher: str = "any_below_5") -> pl.DataFrame:
+    """Table 1: mean ± SD with t-test; n (%) with chi-squared or Fisher's exact test
+    (``fisher="cochran"``: the reference study's rule)."""
+    return call("table_one", data=data, group=group, variables=list(variables), digits=digits, fisher=fisher)
 
