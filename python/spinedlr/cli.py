@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spinedlr.errors import SpinedlrError
+from spinedlr.evaluate import cli as evaluate_cli
 
 app = typer.Typer(
     name="spinedlr",
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+app.add_typer(evaluate_cli.app, name="evaluate")
 
 
 def friendly(fn: Callable) -> Callable:

@@ -1,0 +1,220 @@
+"""The evaluate stage: every clinical statistic of the report, computed by the R package.
+
+Reads ``<out>/radscores.parquet`` (patient_id, outcome, radscore_*), joins the manifest's
+covariates and writes ``<out>/stats/<table>.parquet`` (+ a CSV copy for R users):
+
+=====================  ===================================================================
+table1                 patient characteristics by outcome (incl. Radscores, interaction group)
+table2                 ROC summaries: each Radscore and the comparator, unadjusted/adjusted
+models                 logistic model coefficients (B, SE, P, OR with profile CI)
+predictions            per patient linear predictor and risk of every model
+table3                 internal validation (LOOCV, k-fold, bootstrap, optimism)
+pauc                   partial AUCs over sensitivity and specificity ranges
+pauc_comparison        bootstrap comparison of two Radscores' partial AUCs
+calibration            rms::calibrate curves;  hosmer_lemeshow: HL test per model
+decision_curve         net benefit / interventions avoided;  clinical_impact: CIC
+table4                 interaction groups (also the forest plot's data)
+=====================  ===================================================================
+
+Everything is computed before anything is written, so bad input leaves no partial output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+from rich.progress import Progress
+
+from spinedlr import stats
+from spinedlr.config import CovariateType, Study
+from spinedlr.errors import InputError
+from spinedlr.manifest import load_manifest
+from spinedlr.provenance import provenance, write_provenance
+
+SCORE_PREFIX = "radscore_"
+GROUP_COLUMN = "interaction_group"
+
+
+def load_data(study: Study) -> tuple[pl.DataFrame, list[str]]:
+    """Radscores joined with the manifest covariates; the Radscore column names."""
+    cfg = study.config
+    path = study.output / "radscores.parquet"
+    if not path.exists():
+        raise InputError(f"{path}: Radscores not found (run `spinedlr select` first)")
+    rad = pl.read_parquet(path)
+    for col in ("patient_id", "outcome"):
+        if col not in rad.columns:
+            raise InputError(f"{path}: missing column '{col}'")
+    scores = [c for c in rad.columns if c.startswith(SCORE_PREFIX)]
+    if not scores:
+        raise InputError(f"{path}: no Radscore columns (named {SCORE_PREFIX}*)")
+    man = load_manifest(study).rename({cfg.patient_id: "patient_id"})
+    covs = [c.name for c in cfg.covariates]
+    rad = rad.with_columns(pl.col("patient_id").cast(pl.Utf8))
+    unknown = rad.join(man, on="patient_id", how="anti")["patient_id"].to_list()
+    if unknown:
+        raise InputError(f"{path}: patient(s) not in the manifest: {', '.join(unknown[:10])}")
+    data = rad.join(man.select(["patient_id", cfg.outcome, *covs]), on="patient_id", how="left")
+    clash = data.filter(pl.col("outcome").cast(pl.Int64) != pl.col(cfg.outcome))["patient_id"].to_list()
+    if clash:
+        raise InputError(f"{path}: outcome differs from the manifest's '{cfg.outcome}' for: {', '.join(clash[:10])}")
+    return data.drop(cfg.outcome).with_columns(pl.col("outcome").cast(pl.Int64)), scores
+
+
+def encode(study: Study, data: pl.DataFrame, for_models: bool) -> pl.DataFrame:
+    """Covariates typed for R: categories as ordered Enums (levels from the config); for
+    models, ordinal covariates become their level rank (1, 2, ...), as the study treats them."""
+    exprs = []
+    for cov in study.config.covariates:
+        col = pl.col(cov.name)
+        levels = [str(x) for x in cov.levels] if cov.levels is not None else None
+        if cov.type == CovariateType.continuous:
+            exprs.append(col.cast(pl.Float64))
+        elif cov.type == CovariateType.ordinal and for_models:
+            if levels is None:
+                exprs.append(col.cast(pl.Float64))
+            else:
+                rank = {lv: i + 1 for i, lv in enumerate(levels)}
+                exprs.append(col.cast(pl.Utf8).replace_strict(rank, return_dtype=pl.Int64).alias(cov.name))
+        else:
+            if levels is None:
+                levels = sorted(data[cov.name].cast(pl.Utf8).drop_nulls().unique().to_list())
+            exprs.append(col.cast(pl.Utf8).cast(pl.Enum(levels)))
+    return data.with_columns(exprs)
+
+
+def _model_label(score: str, model: str) -> str:
+    return f"{score} ({model})"
+
+
+def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> dict[str, pl.DataFrame]:
+    """All evaluate tables, keyed by file name (nothing is written)."""
+    cfg = study.config
+    st = cfg.evaluate
+    data, scores = load_data(study)
+    covs = [c.name for c in cfg.covariates]
+    md = encode(study, data, for_models=True)
+    comparator = [cfg.comparator] if cfg.comparator else []
+    all_scores = [*comparator, *scores]
+    seed = cfg.seed
+    out: dict[str, pl.DataFrame] = {}
+
+    progress("logistic models")
+    out["models"] = stats.fit_models(md, "outcome", all_scores, covs, conf_level=st.conf_level)
+    pred = stats.predict_models(md, "outcome", all_scores, covs, id="patient_id")
+    out["predictions"] = pred.rename({"id": "patient_id"}).drop("row")
+    wide = _wide(out["predictions"], "linear_predictor")
+    risk = _wide(out["predictions"], "risk")
+    fits = [(s, m) for s, m in out["predictions"].select("score", "model").unique(maintain_order=True).iter_rows()]
+
+    progress("ROC summaries (Table 2)")
+    rows = []
+    for s, m in fits:
+        src, col = (md, s) if m == "unadjusted" else (wide, _model_label(s, m))
+        r = stats.roc_summary(src, col, "outcome", conf_level=st.conf_level)
+        rows.append(r.with_columns(pl.lit(s).alias("score"), pl.lit(m).alias("model")))
+    out["table2"] = pl.concat(rows).select(["score", "model", *[c for c in rows[0].columns if c not in ("score", "model")]])
+
+    progress("internal validation (Table 3)")
+    out["table3"] = stats.validate_model(md, "outcome", scores, covs, loocv=st.loocv, k=st.folds,
+                                         boot_n=st.boot_n, seed=seed, conf_level=st.conf_level)
+
+    progress("partial AUC")
+    out["pauc"], out["pauc_comparison"] = _pauc(md, wide, fits, st, seed + 1)
+
+    progress("calibration and Hosmer-Lemeshow")
+    out["calibration"] = pl.concat([stats.calibration(md, "outcome", s, covs, B=st.calibration_b, seed=seed + 2)
+                                    for s in scores])
+    hl = []
+    for s, m in fits:
+        if s not in scores:
+            continue  # a coarse comparator (3 grades) has too few distinct risks for risk deciles
+        r = stats.hosmer_lemeshow(risk["outcome"], risk[_model_label(s, m)], g=st.hl_groups)
+        hl.append(r.select(pl.lit(s).alias("score"), pl.lit(m).alias("model"), pl.all()))
+    out["hosmer_lemeshow"] = pl.concat(hl)
+
+    progress("decision and clinical impact curves")
+    labels = {_model_label(s, m): (s, m) for s, m in fits}
+    dca = stats.decision_curve(risk, "outcome", list(labels), thresholds=st.thresholds)
+    out["decision_curve"] = dca.rename({"model": "curve"}).with_columns(
+        pl.col("curve").replace_strict({k: v[0] for k, v in labels.items()}, default=None).alias("score"),
+        pl.col("curve").replace_strict({k: v[1] for k, v in labels.items()}, default=None).alias("model"),
+    )
+    out["clinical_impact"] = pl.concat([
+        stats.clinical_impact(risk, "outcome", lab, thresholds=st.thresholds, population=st.population)
+        .with_columns(pl.lit(s).alias("score"), pl.lit(m).alias("model"))
+        for lab, (s, m) in labels.items()
+    ])
+
+    progress("interaction groups (Table 4) and Table 1")
+    display = encode(study, data, for_models=False)
+    variables = [*covs, *scores]
+    if st.interaction:
+        a, b = st.interaction
+        cut = {r["score"]: r["cutoff"] for r in out["table2"].filter(pl.col("model") == "unadjusted").iter_rows(named=True)}
+        for x in (a, b):
+            if x not in cut:
+                raise InputError(f"evaluate.interaction names '{x}', which is not a Radscore column ({', '.join(scores)})")
+        out["table4"] = stats.interaction_groups(md, "outcome", a, b, cut[a], cut[b], covs, conf_level=st.conf_level) \
+            .with_columns(pl.lit(a).alias("score_a"), pl.lit(b).alias("score_b"),
+                          pl.lit(cut[a]).alias("cut_a"), pl.lit(cut[b]).alias("cut_b"))
+        order = ["High/High", "Low/High", "High/Low", "Low/Low"]
+        group = pl.when(pl.col(a) >= cut[a]).then(pl.lit("High")).otherwise(pl.lit("Low")) + "/" + \
+            pl.when(pl.col(b) >= cut[b]).then(pl.lit("High")).otherwise(pl.lit("Low"))
+        display = display.with_columns(group.cast(pl.Enum(order)).alias(GROUP_COLUMN))
+        variables.append(GROUP_COLUMN)
+    out["table1"] = stats.table_one(display, "outcome", variables, fisher=st.fisher_rule)
+    return out
+
+
+def _wide(pred: pl.DataFrame, value: str) -> pl.DataFrame:
+    """One column per model, named "<score> (<model>)", plus patient_id and outcome."""
+    labelled = pred.with_columns(
+        pl.format("{} ({})", pl.col("score"), pl.col("model")).alias("label")
+    )
+    return labelled.pivot(on="label", index=["patient_id", "outcome"], values=value, maintain_order=True)
+
+
+def _pauc(md: pl.DataFrame, wide: pl.DataFrame, fits, st, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rows, comparisons = [], []
+    for focus in ("sensitivity", "specificity"):
+        for s, m in fits:
+            src, col = (md, s) if m == "unadjusted" else (wide, _model_label(s, m))
+            r = stats.partial_auc(src, col, "outcome", range=st.pauc_range, focus=focus)
+            rows.append(r.with_columns(pl.lit(s).alias("score"), pl.lit(m).alias("model")))
+        if st.pauc_compare:
+            a, b = st.pauc_compare
+            for m in ("unadjusted", "adjusted"):
+                src, ca, cb = (md, a, b) if m == "unadjusted" else (wide, _model_label(a, m), _model_label(b, m))
+                if ca not in src.columns or cb not in src.columns:
+                    continue
+                r = stats.compare_partial_auc(src, ca, cb, "outcome", range=st.pauc_range, focus=focus,
+                                              boot_n=st.pauc_boot_n, seed=seed, conf_level=st.conf_level)
+                comparisons.append(r.with_columns(pl.lit(a).alias("score1"), pl.lit(b).alias("score2"),
+                                                  pl.lit(m).alias("model")))
+    comp = pl.concat(comparisons) if comparisons else pl.DataFrame()
+    return pl.concat(rows), comp
+
+
+def run(study: Study) -> dict[str, Path]:
+    """Compute every table, then write ``stats/<name>.parquet`` + CSV and provenance."""
+    steps = 7
+    with Progress(transient=True) as bar:
+        task = bar.add_task("evaluate", total=steps)
+
+        def step(what: str) -> None:
+            bar.update(task, advance=1, description=f"evaluate: {what}")
+
+        tables = compute(study, progress=step)
+    folder = study.output / "stats"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, df in tables.items():
+        df.write_parquet(folder / f"{name}.parquet")
+        df.write_csv(folder / f"{name}.csv")
+        written[name] = folder / f"{name}.parquet"
+    record = provenance(study.config, "evaluate", {"r": stats.r_versions(), "tables": sorted(tables)})
+    write_provenance(folder / "provenance.json", record)
+    return written
