@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spinedlr.errors import SpinedlrError
+from spinedlr.select.cli import app as select_app
 
 app = typer.Typer(
     name="spinedlr",
@@ -90,3 +91,6 @@ def validate(
         table.add_row(*row)
     console.print(table)
     raise typer.Exit(1)
+
+
+app.add_typer(select_app, name="select")

@@ -57,7 +57,8 @@ def icc_arrays(ratings: np.ndarray, form: IccForm = "ICC2", alpha: float = 0.05)
     ss_rows = k * ((r.mean(axis=1) - grand) ** 2).sum(axis=0)
     ss_cols = n * ((r.mean(axis=0) - grand) ** 2).sum(axis=0)
     ss_tot = ((r - grand) ** 2).sum(axis=(0, 1))
-    ss_err = np.maximum(ss_tot - ss_rows - ss_cols, 0.0)
+    resid = r - r.mean(axis=1, keepdims=True) - r.mean(axis=0, keepdims=True) + grand
+    ss_err = (resid**2).sum(axis=(0, 1))
     df1, dfw, dfe = n - 1, n * (k - 1), (n - 1) * (k - 1)
     msb, msj = ss_rows / df1, ss_cols / (k - 1)
     mse, msw = ss_err / dfe, (ss_cols + ss_err) / dfw
@@ -101,7 +102,9 @@ def icc_arrays(ratings: np.ndarray, form: IccForm = "ICC2", alpha: float = 0.05)
             raise ValueError(f"unknown ICC form {form!r}; use one of {list(PINGOUIN_TYPE)}")
         pval = fdist.sf(fval, df1, df2)
     # Identical raters: MSE = 0, so F and its CI bounds are infinite but the ICC is exactly 1.
-    perfect = (ss_err + ss_cols == 0) & (ss_rows > 0)
+    # (relative tolerance: column means of identical raters can differ from the grand mean
+    # in the last bit)
+    perfect = (ss_err + ss_cols <= 1e-20 * ss_tot) & (ss_rows > 0)
     icc = np.where(perfect, 1.0, icc)
     lo = np.where(perfect, 1.0, lo)
     hi = np.where(perfect, 1.0, hi)

@@ -114,12 +114,31 @@ def read_formula(path: Path) -> dict:
     return f
 
 
+def pca_block(pca, inputs: list[str], outputs: list[str]) -> dict:
+    """What a formula needs to recompute principal components of deep features."""
+    return {"inputs": inputs, "outputs": outputs, "mean": pca.mean_.tolist(),
+            "components": pca.components_.tolist()}
+
+
+def _add_components(block: dict, wide: pl.DataFrame, id_col: str) -> pl.DataFrame:
+    missing = [n for n in block["inputs"] if n not in wide.columns]
+    if missing:
+        raise InputError(f"the feature table lacks PCA input feature(s): {', '.join(missing[:10])}")
+    X = wide.select(block["inputs"]).to_numpy().astype(float)
+    pcs = (X - np.array(block["mean"])) @ np.array(block["components"]).T
+    return wide.with_columns(
+        [pl.Series(name, pcs[:, i]) for i, name in enumerate(block["outputs"])]
+    )
+
+
 def apply_formula(formula: dict, wide: pl.DataFrame, id_col: str = "patient_id") -> pl.DataFrame:
     """Radscore of every row of a wide table (one column per feature) → (id, radscore).
 
     The arithmetic is the same as ``RadscoreLogit.decision_function`` term by term, so
     training patients get bit-identical Radscores.
     """
+    if formula.get("pca"):
+        wide = _add_components(formula["pca"], wide, id_col)
     names = [f["feature"] for f in formula["features"]]
     missing = [n for n in names if n not in wide.columns]
     if missing:
