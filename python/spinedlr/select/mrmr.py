@@ -9,7 +9,10 @@ candidate (minutes on 1,300 features). Two classic criteria (Peng et al. 2005; D
   mean over selected s of I(f; s), with mutual information on equal-frequency bins (each
   feature rank-binned into ``bins`` groups; rank binning makes it invariant to monotone
   transforms and robust to the heavy tails of radiomics features).
-* ``"fcq"``: score = F-statistic(f, y) / mean |Pearson r(f, s)| — faster, linear.
+* ``"corr"``: score = |point-biserial r(f, y)| − mean |Pearson r(f, s)| — the linear
+  analogue of MID, relevance and redundancy on the same 0–1 scale. (The F-statistic
+  quotient "FCQ" is not offered: dividing by a near-zero redundancy lets pure-noise
+  features win, which we saw on planted data.)
 
 Both are greedy: one matrix product per selected feature against all candidates.
 """
@@ -21,11 +24,10 @@ import logging
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_selection import f_classif
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import validate_data
 
-from spinedlr.select.filters import _Selector, binary_outcome
+from spinedlr.select.filters import _Selector, binary_outcome, point_biserial
 from spinedlr.select.folds import stratified_folds
 
 log = logging.getLogger(__name__)
@@ -67,8 +69,8 @@ def mrmr_rank(X: np.ndarray, y: np.ndarray, k: int, method: str = "mid", bins: i
 
         def score(rel, red_mean):
             return rel - red_mean
-    elif method == "fcq":
-        relevance = np.nan_to_num(f_classif(X, y)[0], nan=0.0)
+    elif method == "corr":
+        relevance = np.abs(point_biserial(X, y))
         z = X - X.mean(axis=0)
         sd = np.sqrt((z**2).sum(axis=0))
         z = z / np.where(sd == 0, np.inf, sd)
@@ -77,9 +79,9 @@ def mrmr_rank(X: np.ndarray, y: np.ndarray, k: int, method: str = "mid", bins: i
             return np.abs(z.T @ z[:, s])
 
         def score(rel, red_mean):
-            return rel / np.maximum(red_mean, 1e-3)
+            return rel - red_mean
     else:
-        raise ValueError(f"mRMR method must be 'mid' or 'fcq', not {method!r}")
+        raise ValueError(f"mRMR method must be 'mid' or 'corr', not {method!r}")
     selected = [int(np.argmax(relevance))]
     scores = [float(relevance[selected[0]])]
     red_sum = np.zeros(p)

@@ -5,8 +5,8 @@ sample SDs (ddof = 1, as R's ``sd()``). The formula is exported as JSON and CSV 
 can recompute it, and ``apply_formula`` scores new patients with exactly that arithmetic.
 
 Perfect (or quasi-) separation makes the unpenalised maximum-likelihood coefficients
-diverge. It is detected (fit not converged, or a standardised |coef| > ``max_abs_coef``)
-and handled by refitting with a ridge penalty (C = ``ridge_C``); the adjustment is logged
+diverge. It is detected (fit not converged, a standardised |coef| > ``max_abs_coef``,
+or the fitted linear predictor separates the classes completely) and handled by refitting with a ridge penalty (C = ``ridge_C``); the adjustment is logged
 and written into the formula (``adjustment``), never silent.
 """
 
@@ -50,7 +50,9 @@ class RadscoreLogit(ClassifierMixin, BaseEstimator):
             warnings.simplefilter("always", ConvergenceWarning)
             m = LogisticRegression(C=np.inf, max_iter=5000).fit(Z, y)
         diverged = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        if diverged or np.abs(m.coef_).max() > self.max_abs_coef:
+        lp = m.decision_function(Z)
+        separated = lp[y == 1].min() >= lp[y == 0].max()  # no finite maximum-likelihood fit
+        if separated or diverged or np.abs(m.coef_).max() > self.max_abs_coef:
             self.adjustment_ = (
                 f"separation: unpenalised fit diverged (max |coef| = {np.abs(m.coef_).max():.3g}); "
                 f"refitted with ridge penalty C = {self.ridge_C}"

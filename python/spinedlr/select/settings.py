@@ -33,7 +33,7 @@ class SelectSettings(BaseModel):
     )
     mann_whitney_p: float | None = None
     mrmr: bool = True
-    mrmr_method: Literal["mid", "fcq"] = "mid"
+    mrmr_method: Literal["mid", "corr"] = "mid"
     mrmr_bins: int = Field(5, ge=2)
     mrmr_k_grid: list[int] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20]
     mrmr_folds: int = Field(5, ge=2)
