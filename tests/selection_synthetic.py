@@ -15,11 +15,13 @@ import polars as pl
 
 
 def planted(seed: int, n: int = 170, events: int = 39, k: int = 3, noise: int = 100,
-            shaky: int = 10, effect: float = 1.3):
-    """Return (X1, X2, y, names)."""
+            shaky: int = 10, effect: float = 1.3, y: np.ndarray | None = None):
+    """Return (X1, X2, y, names); pass ``y`` to plant signal for an existing outcome."""
     rng = np.random.default_rng(seed)
-    y = np.zeros(n, dtype=int)
-    y[rng.choice(n, events, replace=False)] = 1
+    if y is None:
+        y = np.zeros(n, dtype=int)
+        y[rng.choice(n, events, replace=False)] = 1
+    n = len(y)
     inf = rng.normal(size=(n, k)) + effect * y[:, None]
     red = inf * 2.0 + 5.0 + 0.2 * rng.normal(size=(n, k))
     X1 = np.hstack([inf, red, rng.normal(size=(n, noise)), rng.normal(size=(n, shaky))])
