@@ -16,6 +16,7 @@ from rich.table import Table
 
 from spinedlr.errors import SpinedlrError
 from spinedlr.evaluate import cli as evaluate_cli
+from spinedlr.select.cli import app as select_app
 
 app = typer.Typer(
     name="spinedlr",
@@ -146,3 +147,4 @@ def export(
 
     folder = export_study(load_study(study), dest)
     console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
+app.add_typer(select_app, name="select")

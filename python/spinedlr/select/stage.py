@@ -1,0 +1,198 @@
+"""`spinedlr select run`: ICC, the selection chain and the Radscores of every ROI and family.
+
+Reads ``features/radiomics.parquet`` (and ``features/deep.parquet`` when present), models
+the ``model_rater``'s features and compares them with the ``icc_rater``'s for the ICC.
+
+Writes under ``study.output``:
+
+* ``selection/icc.parquet`` — roi, family, feature, icc, ci_low, ci_high, f, df1, df2, pval,
+  n, form, kept, note;
+* ``selection/steps.parquet`` — the funnel: roi, family, step, n_in, n_out;
+* ``selection/radscore_<roi>_<family>.json`` / ``.csv`` — formulas; family is
+  ``radiomics``, ``deep`` or ``fused`` (both families: union of their final features,
+  or z-score concatenation with ``fusion: concat``); ``radscore_combined.json`` is the
+  logistic model of the ROI Radscores;
+* ``radscores.parquet`` — patient_id, outcome, ``radscore_<roi>`` for each ROI (the fused
+  Radscore when deep features exist, else radiomics), ``radscore_combined`` (log-odds of the
+  logistic model of all ROI Radscores; only patients with every ROI), and
+  ``radscore_<roi>_<family>`` for each family;
+* ``selection/classifiers.parquet`` when ``compare_classifiers`` is on;
+* ``selection/provenance.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rich.console import Console
+from rich.progress import track
+
+from spinedlr.config import Study
+from spinedlr.errors import InputError
+from spinedlr.manifest import load_manifest
+from spinedlr.provenance import provenance, write_provenance
+from spinedlr.select.classifiers import compare_classifiers
+from spinedlr.select.folds import TooFewEventsError, check_events
+from spinedlr.select.icc import icc_table
+from spinedlr.select.pipeline import funnel, roi_pipeline, selected_features
+from spinedlr.select.radscore import (
+    RadscoreLogit,
+    apply_formula,
+    formula_dict,
+    pca_block,
+    write_formula,
+)
+from spinedlr.select.tables import check_finite, read_long, to_wide
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+
+def _pca_of(chain, names: list[str]) -> dict | None:
+    if "pca" not in chain.named_steps:
+        return None
+    i = [n for n, _ in chain.steps].index("pca")
+    pca = chain.named_steps["pca"]
+    inputs = [str(x) for x in chain[:i].get_feature_names_out(np.asarray(names, dtype=object))]
+    outputs = [str(x) for x in pca.get_feature_names_out()]
+    return pca_block(pca, inputs, outputs)
+
+
+def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_rows: list):
+    """Wide modelling table (patient_id, outcome, features…), family columns and ICCs."""
+    s = study.config.select
+    data = outcome
+    fam_names: dict[str, list[str]] = {}
+    icc: dict[str, np.ndarray | None] = {}
+    for fam, (long, path) in longs.items():
+        w1 = to_wide(long, roi, s.model_rater, path)
+        if w1.width <= 1:
+            if fam == "radiomics":
+                raise InputError(f"{path}: no {fam} features for ROI {roi}, rater {s.model_rater}")
+            continue
+        check_finite(w1, path, roi, s.model_rater)
+        names = w1.columns[1:]
+        clash = set(names) & set(data.columns)
+        if clash:
+            raise InputError(f"{path}: feature name(s) used by two families: {sorted(clash)[:5]}")
+        icc[fam] = None
+        if s.icc_rater and s.icc_threshold is not None:
+            w2 = to_wide(long, roi, s.icc_rater, path)
+            if w2.width <= 1:
+                log.warning("ROI %s, %s: no %s features; ICC step skipped", roi, fam, s.icc_rater)
+            else:
+                w2 = w2.select("patient_id", *[n for n in names if n in w2.columns])
+                check_finite(w2, path, roi, s.icc_rater)
+                if w2.width - 1 != len(names):
+                    raise InputError(f"{path}: ROI {roi}: {s.icc_rater} lacks "
+                                     f"{len(names) - w2.width + 1} of {s.model_rater}'s features")
+                tab = icc_table(w1, w2, names, form=s.icc_form, threshold=s.icc_threshold)
+                icc_rows.append(tab.select(pl.lit(roi).alias("roi"), pl.lit(fam).alias("family"),
+                                           pl.all()))
+                icc[fam] = tab["icc"].fill_null(np.nan).to_numpy()
+        missing = outcome.join(w1, on="patient_id", how="anti")["patient_id"].to_list()
+        if missing:
+            console.print(f"[yellow]ROI {roi}, {fam}:[/] no features for {len(missing)} "
+                          f"patient(s), left out: {', '.join(missing[:20])}")
+        data = data.join(w1, on="patient_id", how="inner")
+        fam_names[fam] = names
+    return data, fam_names, icc
+
+
+def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: dict, seed: int):
+    s = study.config.select
+    names = [n for f in fam_names.values() for n in f]
+    X = data.select(names).to_numpy().astype(float)
+    y = data["outcome"].to_numpy()
+    folds = max([s.mrmr_folds * s.mrmr, s.lasso_folds * s.lasso, s.svm_rfe_folds * s.svm_rfe,
+                 s.classifier_folds * s.compare_classifiers, 2])
+    try:
+        check_events(y, folds, f"selection for ROI {roi}")
+    except TooFewEventsError as err:
+        raise InputError(str(err)) from None
+    cols, start = {}, 0
+    for fam, f in fam_names.items():
+        cols[fam] = list(range(start, start + len(f)))
+        start += len(f)
+    pipe = roi_pipeline(s, seed, cols, icc).fit(X, y)
+    label = "fused" if len(cols) > 1 else next(iter(cols))
+    formulas = {}
+    meta = {"roi": roi, "n": int(len(y)), "events": int(y.sum())}
+    pca = None if "select" in pipe.named_steps else _pca_of(pipe[:-1], names)
+    formulas[label] = formula_dict(pipe.named_steps["radscore"], selected_features(pipe, names),
+                                   family=label, pca=pca, **meta)
+    if "select" in pipe.named_steps:
+        ct = pipe.named_steps["select"]
+        pcas = [_pca_of(ct.named_transformers_[f], fam_names[f]) for f in cols]
+        formulas[label]["pca"] = next((p for p in pcas if p), None)
+        for fam, c in cols.items():
+            chain = ct.named_transformers_[fam]
+            feats = [str(x) for x in chain.get_feature_names_out(np.asarray(fam_names[fam], dtype=object))]
+            m = RadscoreLogit().fit(chain.transform(X[:, c]), y)
+            formulas[fam] = formula_dict(m, feats, family=fam,
+                                         pca=_pca_of(chain, fam_names[fam]), **meta)
+    classifiers = None
+    if s.compare_classifiers:
+        classifiers = compare_classifiers(pipe[:-1], X, y, s.classifier_folds, seed).select(
+            pl.lit(roi).alias("roi"), pl.lit(label).alias("family"), pl.all())
+    return pipe, funnel(pipe, roi, cols), formulas, label, classifiers
+
+
+def run(study: Study) -> dict[str, Path]:
+    """Run selection for every ROI; return the paths written (see module docstring)."""
+    cfg, s = study.config, study.config.select
+    seed = cfg.seed + s.seed_offset
+    out, sel = study.output, study.output / "selection"
+    sel.mkdir(parents=True, exist_ok=True)
+    manifest = load_manifest(study)
+    outcome = manifest.select(pl.col(cfg.patient_id).cast(pl.String).alias("patient_id"),
+                              pl.col(cfg.outcome).cast(pl.Int64).alias("outcome"))
+    longs = {}
+    for fam in s.families:
+        path = out / "features" / f"{fam}.parquet"
+        if fam == "radiomics" or path.exists():
+            longs[fam] = (read_long(path), path)
+    icc_rows: list[pl.DataFrame] = []
+    steps, classif, scores = [], [], outcome
+    roi_cols: list[str] = []
+    fam_cols: list[str] = []
+    for roi in track([r.name for r in cfg.rois], description="selecting", console=console):
+        data, fam_names, icc = _roi_data(study, longs, roi, outcome, icc_rows)
+        _, fun, formulas, label, cl = _fit_roi(study, roi, data, fam_names, icc, seed)
+        steps.append(fun)
+        if cl is not None:
+            classif.append(cl)
+        for fam, f in formulas.items():
+            write_formula(f, sel / f"radscore_{roi}_{fam}.json")
+            col = f"radscore_{roi}_{fam}"
+            rs = apply_formula(f, data).rename({"radscore": col})
+            scores = scores.join(rs, on="patient_id", how="left")
+            fam_cols.append(col)
+        scores = scores.with_columns(pl.col(f"radscore_{roi}_{label}").alias(f"radscore_{roi}"))
+        roi_cols.append(f"radscore_{roi}")
+    if len(roi_cols) > 1:
+        both = scores.drop_nulls(roi_cols)
+        m = RadscoreLogit().fit(both.select(roi_cols).to_numpy(), both["outcome"].to_numpy())
+        f = formula_dict(m, roi_cols, family="combined", n=both.height,
+                         events=int(both["outcome"].sum()))
+        write_formula(f, sel / "radscore_combined.json")
+        scores = scores.join(apply_formula(f, both).rename({"radscore": "radscore_combined"}),
+                             on="patient_id", how="left")
+    main = [*roi_cols, *(["radscore_combined"] if len(roi_cols) > 1 else [])]
+    scores = scores.select("patient_id", "outcome", *main, *fam_cols)
+    paths = {"steps": sel / "steps.parquet", "icc": sel / "icc.parquet",
+             "radscores": out / "radscores.parquet"}
+    pl.concat(steps).write_parquet(paths["steps"])
+    if icc_rows:
+        pl.concat(icc_rows, how="vertical_relaxed").write_parquet(paths["icc"])
+    else:
+        paths.pop("icc")
+    scores.write_parquet(paths["radscores"])
+    if classif:
+        paths["classifiers"] = sel / "classifiers.parquet"
+        pl.concat(classif).write_parquet(paths["classifiers"])
+    write_provenance(sel / "provenance.json", provenance(cfg, "select", {"stage_seed": seed}))
+    return paths
