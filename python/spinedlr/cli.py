@@ -90,3 +90,8 @@ def validate(
         table.add_row(*row)
     console.print(table)
     raise typer.Exit(1)
+
+
+from spinedlr.segment import cli as segment_cli  # noqa: E402  (after `friendly`, which it imports)
+
+app.add_typer(segment_cli.app, name="segment")
