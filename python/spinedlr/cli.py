@@ -92,6 +92,6 @@ def validate(
     raise typer.Exit(1)
 
 
-from spinedlr.segment import cli as segment_cli  # noqa: E402  (after `friendly`, which it imports)
+from spinedlr.segment import cli as segment_cli  # noqa: E402
 
 app.add_typer(segment_cli.app, name="segment")
