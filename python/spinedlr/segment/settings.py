@@ -61,6 +61,9 @@ class SegmentSettings(BaseModel):
         default=0.5, ge=0, description="Empty slices kept per slice with foreground."
     )
     augment: bool = True
+    patience: int | None = Field(
+        default=None, ge=1, description="Stop after this many epochs without a better validation Dice."
+    )
     largest_component: bool = Field(
         default=True, description="Keep only the largest 3D component of each predicted label."
     )

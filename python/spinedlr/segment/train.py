@@ -254,6 +254,9 @@ def train_model(
                 f"val loss {val_loss:.4f}  val Dice {val_dice:.4f}" + ("  [green]best[/]" if improved else "")
             )
             progress.update(task, advance=1, description=f"{roi} epoch {epoch}")
+            if settings.patience is not None and epoch - best_epoch >= settings.patience:
+                console.print(f"[yellow]{roi}:[/] no better validation Dice for {settings.patience} epochs; stopping")
+                break
             if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
                 console.print(f"[yellow]{roi}:[/] time budget reached after epoch {epoch}")
                 break
