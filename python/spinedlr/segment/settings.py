@@ -3,11 +3,11 @@
 Presets bundle the settings that decide cost:
 - ``paper``: the reference study (base_channel 64, 224 px, batch 32, 50 epochs, Adam lr 1e-4,
   weight decay 1e-4). Meant for a GPU; on 2 CPU cores it trains at ~0.3 images/s.
-- ``cpu``: base_channel 16, 128 px, batch 8, 60 epochs, lr 1e-3 (~8 images/s training on
-  2 cores; see bench/results/segment.json). The higher learning rate is on purpose: with a
-  4x narrower network, 8x smaller batches and a few minutes' budget, Adam at 1e-4 is still
-  far from converged when time runs out; 1e-3 is the usual U-Net-from-scratch rate and
-  reached higher validation Dice in the same number of epochs on the real disc data.
+- ``cpu``: base_channel 16, 128 px, batch 8, 60 epochs, lr 1e-3 (about 8 images/s training
+  on 2 idle cores; see bench/results/segment.json). The higher learning rate is on purpose:
+  with a 4x narrower network, 4x smaller batches and a budget of minutes, there are only a
+  few hundred optimiser steps, and Adam at 1e-4 barely leaves its initial state in that many
+  (1e-3 is the usual rate for U-Nets trained from scratch). Not tuned beyond that.
 Any field set explicitly (e.g. ``epochs: 10``) overrides the preset's value.
 """
 
