@@ -148,3 +148,6 @@ def export(
     folder = export_study(load_study(study), dest)
     console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
 app.add_typer(select_app, name="select")
+from spinedlr.segment import cli as segment_cli  # noqa: E402
+
+app.add_typer(segment_cli.app, name="segment")

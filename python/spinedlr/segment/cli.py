@@ -1,0 +1,148 @@
+"""`spinedlr segment train|predict|evaluate|run`."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable
+
+import typer
+from rich.console import Console
+
+from spinedlr.errors import SpinedlrError
+
+app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def friendly(fn: Callable) -> Callable:
+    """As spinedlr.cli.friendly (user errors: one red line, exit 1). Not imported from there:
+    spinedlr.cli imports this module, and `python -m spinedlr.cli` would import it twice."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SpinedlrError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+RoiOpt = typer.Option(None, "--roi", help="ROI name (repeatable); default: every ROI.")
+
+
+def _study(path: Path, preset: str | None = None, epochs: int | None = None):
+    from spinedlr.config import load_study
+    from spinedlr.errors import ConfigError
+
+    study = load_study(path)
+    if preset is not None:
+        if preset not in ("cpu", "paper"):
+            raise ConfigError(f"--preset must be 'cpu' or 'paper', not {preset!r}")
+        study.config.segment.preset = preset
+    if epochs is not None:
+        study.config.segment.epochs = epochs
+    return study
+
+
+@app.command()
+@friendly
+def train(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    roi: list[str] = RoiOpt,
+    preset: str = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml)."),
+    epochs: int = typer.Option(None, "--epochs", help="Override the preset's epochs."),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch."),
+) -> None:
+    """Train one network per ROI on the training rater's masks -> out/models/<roi>.pt."""
+    from spinedlr.segment.stage import train_study
+
+    s = _study(study, preset, epochs)
+    for name, r in train_study(s, roi or None, resume=not fresh, console=console).items():
+        console.print(f"[green]{name}:[/] best val Dice {r.best_dice:.4f} at epoch {r.best_epoch} -> {r.best_path}")
+
+
+@app.command()
+@friendly
+def predict(
+    model: Path = typer.Argument(..., help="Checkpoint (out/models/<roi>.pt)."),
+    images: list[Path] = typer.Argument(..., help="Input volume(s): one per input channel."),
+    out: Path = typer.Option(..., "--out", "-o", help="Label volume to write (.nii.gz, .nrrd, ...)."),
+    largest_component: bool = typer.Option(
+        True, "--largest-component/--all-components", help="Keep the largest 3D component per label."
+    ),
+    device: str = typer.Option("cpu", "--device"),
+) -> None:
+    """Segment one volume; the output has the input's exact geometry."""
+    from spinedlr.errors import InputError
+    from spinedlr.imaging import to_array, write_like
+    from spinedlr.segment.checkpoint import load_model
+    from spinedlr.segment.data import load_image
+    from spinedlr.segment.predict import predict_volume
+
+    net, meta = load_model(model, device)
+    if len(images) != net.config.in_channels:
+        raise InputError(f"{model} expects {net.config.in_channels} input channel(s), got {len(images)} image(s)")
+    case = out.name.split(".")[0]
+    image, ref = load_image(case, images, 1, int(meta["slice_axis"]))
+    pred = predict_volume(net, meta, image, ref, largest_component)
+    write_like(to_array(pred), ref, out)
+    console.print(f"[green]wrote[/] {out}")
+
+
+@app.command()
+@friendly
+def evaluate(
+    pred: Path = typer.Argument(..., help="Predicted label volume, or a folder of them."),
+    truth: Path = typer.Argument(..., help="Reference label volume, or a folder with the same file names."),
+    model: Path = typer.Option(None, "--model", help="Checkpoint whose label names to use."),
+    roi: str = typer.Option("roi", "--roi-name", help="ROI name for the table."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the metrics here (.parquet)."),
+) -> None:
+    """Dice and HD95 (mm) per case and label, printed and optionally written to Parquet."""
+    import numpy as np
+
+    from spinedlr.errors import InputError
+    from spinedlr.imaging import Geometry, read_image, to_array
+    from spinedlr.segment.checkpoint import read_checkpoint
+    from spinedlr.segment.metrics import evaluate_case, metrics_frame
+    from spinedlr.segment.stage import summary_table
+
+    if pred.is_dir():
+        pairs = [(p, truth / p.name) for p in sorted(pred.glob("*.nii*")) + sorted(pred.glob("*.nrrd"))]
+    else:
+        pairs = [(pred, truth)]
+    if not pairs:
+        raise InputError(f"no label volumes in {pred}")
+    names = {int(k): v for k, v in read_checkpoint(model)["labels"].items()} if model else None
+    rows = []
+    for p, t in pairs:
+        case = p.name.split(".")[0]
+        pi, ti = read_image(p, case), read_image(t, case)
+        if (why := Geometry.of(ti).mismatch(Geometry.of(pi))) is not None:
+            raise InputError(f"patient {case}: {p} and {t} differ in geometry ({why})")
+        pa, ta = to_array(pi), to_array(ti)
+        labels = names or {int(v): f"label_{int(v)}" for v in np.union1d(np.unique(pa), np.unique(ta)) if v}
+        rows += evaluate_case(case, roi if model is None else read_checkpoint(model)["roi"], pa, ta, labels, ti.GetSpacing())
+    table = metrics_frame(rows)
+    console.print(summary_table(table))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.write_parquet(out)
+        console.print(f"[green]wrote[/] {out}")
+
+
+@app.command("run")
+@friendly
+def run_cmd(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    roi: list[str] = RoiOpt,
+    preset: str = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml)."),
+    epochs: int = typer.Option(None, "--epochs", help="Override the preset's epochs."),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch."),
+) -> None:
+    """The whole stage: train, predict every patient into out/masks/<roi>/, evaluate."""
+    from spinedlr.segment.stage import run
+
+    run(_study(study, preset, epochs), roi or None, resume=not fresh, console=console)
