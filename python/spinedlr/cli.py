@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spinedlr.errors import SpinedlrError
+from spinedlr.extract import cli as extract_cli
 
 app = typer.Typer(
     name="spinedlr",
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+app.add_typer(extract_cli.app, name="extract")
 
 
 def friendly(fn: Callable) -> Callable:
