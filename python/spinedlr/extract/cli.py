@@ -52,3 +52,20 @@ def radiomics(
     for row in summary.failures.iter_rows(named=True):
         console.print(f"  failed: patient {row['patient_id']} ROI {row['roi']} "
                       f"({row['rater']}): {row['error']}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@friendly
+def deep(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    keep_going: bool = typer.Option(
+        None, "--keep-going/--no-keep-going", help="Exit 0 even if some patients failed."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Deep features (UCTransNet down4, GAP), selection module, Grad-CAM -> features/deep.parquet."""
+    from spinedlr.config import load_study
+    from spinedlr.extract.stage import run_deep
+
+    summary = run_deep(load_study(study), keep_going=keep_going, show_progress=not quiet)
+    console.print(f"[green]{summary.line()}[/]", highlight=False)

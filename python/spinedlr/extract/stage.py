@@ -165,6 +165,13 @@ def run(
     return summary
 
 
+def run_deep(study: Study, **kwargs):
+    """Deep features, selection module and Grad-CAM (see extract/deep_stage.py)."""
+    from spinedlr.extract.deep_stage import run_deep as _run_deep
+
+    return _run_deep(study, **kwargs)
+
+
 def _write_parquet(df: pl.DataFrame, path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     df.write_parquet(tmp)
