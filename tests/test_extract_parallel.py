@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from spinedlr.cli import app
 from spinedlr.config import load_study
+from spinedlr.errors import ConfigError
+from spinedlr.extract.executors import scheduler_address
 from spinedlr.extract.stage import ExtractionFailed, run
 
 pytestmark = [pytest.mark.shared, pytest.mark.skipif(**needs_discs)]
@@ -28,13 +30,17 @@ def test_serial_pool_and_dask_cluster_give_identical_tables(tmp_path):
     tables = {}
     for how in ("serial", "pool", "dask"):
         path = _study(tmp_path / how)
-        study = load_study(path)
         if how == "dask":
             with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                               dashboard_address=None) as cluster:
-                summary = run(study, scheduler=cluster.scheduler_address, show_progress=False)
+                # the study.yaml form of the setting: scheduler: dask://HOST:PORT
+                address = cluster.scheduler_address.replace("tcp://", "dask://")
+                path = disc_study(tmp_path / how, extract={
+                    "params": write_params(tmp_path / how, SMALL_PARAMS), "scheduler": address})
+                summary = run(load_study(path), show_progress=False)
         else:
-            summary = run(study, workers=1 if how == "serial" else 2, show_progress=False)
+            summary = run(load_study(path), workers=1 if how == "serial" else 2,
+                          show_progress=False)
         assert summary.n_run == 10 and summary.n_failed == 0
         tables[how] = pl.read_parquet(path.parent.joinpath(*FEATURES, "radiomics.parquet"))
         diag = pl.read_parquet(path.parent.joinpath(*FEATURES, "diagnostics.parquet"))
@@ -80,3 +86,10 @@ def test_union_of_labels_is_one_roi(tmp_path):
     assert diag["roi"].to_list() == ["disc"] and diag["labels"].to_list() == ["1,2"]
     arr = sitk.GetArrayFromImage(sitk.ReadImage(str(DISCS / "case11_discs.nii.gz")))
     assert diag["voxel_count"][0] == int(((arr == 1) | (arr == 2)).sum())
+
+
+def test_scheduler_addresses():
+    assert scheduler_address("dask://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert scheduler_address("tcp://h:1") == "tcp://h:1"
+    with pytest.raises(ConfigError, match="not a Dask address"):
+        scheduler_address("http://h:1")
