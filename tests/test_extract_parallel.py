@@ -81,7 +81,11 @@ def test_one_bad_case_is_recorded_and_the_rest_complete(tmp_path):
 def test_union_of_labels_is_one_roi(tmp_path):
     """combine="union": all configured labels form one ROI (voxel count = sum of the labels)."""
     path = _study(tmp_path, labels={1: "L5S1", 2: "L4L5"}, combine="union")
+    threads = sitk.ProcessObject_GetGlobalDefaultNumberOfThreads()
     run(load_study(path), patients=["case11"], show_progress=False)
+    # serial runs are single-threaded only while they run: the caller's process gets its
+    # thread settings back (later stages, e.g. training, need them)
+    assert sitk.ProcessObject_GetGlobalDefaultNumberOfThreads() == threads
     diag = pl.read_parquet(path.parent.joinpath(*FEATURES, "diagnostics.parquet"))
     assert diag["roi"].to_list() == ["disc"] and diag["labels"].to_list() == ["1,2"]
     arr = sitk.GetArrayFromImage(sitk.ReadImage(str(DISCS / "case11_discs.nii.gz")))

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from spinedlr.errors import ConfigError
-from spinedlr.extract.radiomics_task import THREAD_ENV, limit_threads
+from spinedlr.extract.radiomics_task import THREAD_ENV, limit_threads, single_threaded
 
 OnResult = Callable[[int, dict], None]
 
@@ -83,9 +83,9 @@ def run_tasks(
         if scheduler:
             return _run_dask(tasks, fn, done, scheduler_address(scheduler))
         if workers <= 1:
-            limit_threads()
-            for i, task in enumerate(tasks):
-                done(i, fn(task))
+            with single_threaded():
+                for i, task in enumerate(tasks):
+                    done(i, fn(task))
             return "serial"
         return _run_pool(tasks, fn, done, workers)
 
@@ -97,14 +97,26 @@ def _crash_record(err: BaseException) -> dict:
 
 def _run_pool(tasks: Sequence, fn: Callable, done: OnResult, workers: int) -> str:
     ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding threads/locks
-    with single_threaded_children(), ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=limit_threads
-    ) as pool:
-        futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-        for fut in as_completed(futures):
-            err = fut.exception()
-            done(futures[fut], _crash_record(err) if err else fut.result())
+    with single_threaded_children():
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=limit_threads
+        )
+        try:
+            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                err = fut.exception()
+                done(futures[fut], _crash_record(err) if err else fut.result())
+        except BaseException:  # Ctrl-C: drop queued tasks instead of waiting for all of them
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return f"processes:{workers}"
+
+
+def _in_dask_worker(fn: Callable, task) -> dict:
+    """Dask workers are dedicated processes: limit their threads for good, then run."""
+    limit_threads()
+    return fn(task)
 
 
 def _run_dask(tasks: Sequence, fn: Callable, done: OnResult, address: str) -> str:
@@ -116,7 +128,7 @@ def _run_dask(tasks: Sequence, fn: Callable, done: OnResult, address: str) -> st
     except OSError as err:
         raise ConfigError(f"cannot reach Dask scheduler {address}: {err}") from None
     try:
-        futures = [client.submit(fn, t, pure=False) for t in tasks]
+        futures = [client.submit(_in_dask_worker, fn, t, pure=False) for t in tasks]
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in dask_completed(futures):
             i = index[fut.key]

@@ -9,15 +9,18 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import resource
 import time
 import traceback
+from typing import Iterator
 
 import numpy as np
 import SimpleITK as sitk
+from threadpoolctl import threadpool_limits
 
 from spinedlr.errors import InputError
 from spinedlr.extract.tasks import RadiomicsTask
@@ -29,16 +32,31 @@ _EXTRACTORS: dict[str, object] = {}
 
 
 def limit_threads() -> None:
-    """One thread per task for ITK and the BLAS/OpenMP pools already loaded in this process."""
+    """One thread per task, for good: for worker processes that only run tasks."""
     for var in THREAD_ENV:
         os.environ[var] = "1"
     sitk.ProcessObject_SetGlobalDefaultNumberOfThreads(1)
-    try:
-        from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
 
-        threadpool_limits(1)
-    except ImportError:  # threadpoolctl is a scikit-learn dependency; absent only in odd installs
-        pass
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """One thread per task while inside, restored after: for serial runs in the caller's
+    process, whose later work (e.g. network training in `spinedlr run`) needs its threads."""
+    saved_env = {v: os.environ.get(v) for v in THREAD_ENV}
+    saved_itk = sitk.ProcessObject_GetGlobalDefaultNumberOfThreads()
+    os.environ.update({v: "1" for v in THREAD_ENV})
+    sitk.ProcessObject_SetGlobalDefaultNumberOfThreads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        sitk.ProcessObject_SetGlobalDefaultNumberOfThreads(saved_itk)
+        for var, val in saved_env.items():
+            if val is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = val
 
 
 def _extractor(params: dict, key: str):
@@ -101,8 +119,10 @@ def split_result(result: dict) -> tuple[dict[str, list], dict[str, str]]:
 
 
 def extract_task(task: RadiomicsTask) -> dict:
-    """Run one task; never raises: a failure comes back as a record with its reason."""
-    limit_threads()
+    """Run one task; never raises: a failure comes back as a record with its reason.
+
+    The caller sets the thread limits (pool initializer, Dask wrapper or serial context).
+    """
     start = time.perf_counter()
     out = {"index_key": task.key, "pid": os.getpid()}
     try:

@@ -97,6 +97,7 @@ def run(
     outdir = study.output / "features"
     cache = TaskCache(outdir / "cache" / "radiomics")
     pending = [i for i, t in enumerate(tasks) if not cache.has(t.key)]
+    pending_set = set(pending)
     fresh: dict[int, tuple[pl.DataFrame | None, dict]] = {}
     failures: list[dict] = []
 
@@ -125,7 +126,7 @@ def run(
         if i in fresh:
             feats, diag = fresh[i]
             cached = False
-        elif cache.has(task.key) and i not in pending:
+        elif i not in pending_set:
             feats, diag = cache.get(task.key)
             cached = True
         else:
