@@ -17,6 +17,7 @@ from rich.table import Table
 from spinedlr.errors import SpinedlrError
 from spinedlr.evaluate import cli as evaluate_cli
 from spinedlr.select.cli import app as select_app
+from spinedlr.extract import cli as extract_cli
 
 app = typer.Typer(
     name="spinedlr",
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.add_typer(evaluate_cli.app, name="evaluate")
+app.add_typer(extract_cli.app, name="extract")
 
 
 def friendly(fn: Callable) -> Callable:

@@ -1,0 +1,71 @@
+"""`spinedlr extract radiomics|deep` — thin Typer wrappers around stage.run / stage.run_deep."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Feature extraction: PyRadiomics and deep features.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def friendly(fn: Callable) -> Callable:
+    """spinedlr.cli.friendly, looked up at call time: spinedlr.cli imports this module, so a
+    module-level import would be circular whichever of the two is imported first."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from spinedlr.cli import friendly as root_friendly
+
+        return root_friendly(fn)(*args, **kwargs)
+
+    return wrapper
+
+
+@app.command()
+@friendly
+def radiomics(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    workers: int = typer.Option(None, "--workers", "-j", help="Local worker processes."),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Dask scheduler address tcp://HOST:PORT (overrides study.yaml)."
+    ),
+    keep_going: bool = typer.Option(
+        None, "--keep-going/--no-keep-going", help="Exit 0 even if some tasks failed."
+    ),
+    roi: list[str] = typer.Option(None, "--roi", help="Only these ROIs (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """PyRadiomics features for every patient, ROI and rater -> features/radiomics.parquet."""
+    from spinedlr.config import load_study
+    from spinedlr.extract.stage import run
+
+    s = load_study(study)
+    summary = run(s, workers=workers, scheduler=scheduler, keep_going=keep_going,
+                  rois=roi or None, show_progress=not quiet)
+    colour = "yellow" if summary.n_failed else "green"
+    console.print(f"[{colour}]{summary.line()}[/]", highlight=False)
+    for row in summary.failures.iter_rows(named=True):
+        console.print(f"  failed: patient {row['patient_id']} ROI {row['roi']} "
+                      f"({row['rater']}): {row['error']}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@friendly
+def deep(
+    study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
+    keep_going: bool = typer.Option(
+        None, "--keep-going/--no-keep-going", help="Exit 0 even if some patients failed."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Deep features (UCTransNet down4, GAP), selection module, Grad-CAM -> features/deep.parquet."""
+    from spinedlr.config import load_study
+    from spinedlr.extract.stage import run_deep
+
+    summary = run_deep(load_study(study), keep_going=keep_going, show_progress=not quiet)
+    console.print(f"[green]{summary.line()}[/]", highlight=False)
