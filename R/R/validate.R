@@ -14,7 +14,7 @@
 #'   apparent model minus the mean optimism (bootstrap-sample minus original-sample index).
 #'   AUCs here are exact (pROC's), not rms 6.5's binned C.
 #'
-#' Fits use a fast IRLS; a level absent from a resample gets coefficient 0 (as glm's NA).
+#' Fits use a fast Newton-Raphson (in C); a level absent from a resample gets coefficient 0 (as glm's NA).
 #' Resamples whose fit does not converge, or whose out-of-bag set lacks a class, are counted
 #' in `n_failed` and skipped.
 #'
