@@ -44,9 +44,12 @@ calibrate_curve <- function(X, y, full, B) {
   n <- length(y)
   p <- sort(stats::plogis(full$eta))
   predy <- seq(p[5], p[n - 4], length.out = 50)
+  # rms reads the smoother with approx(ties = first value); lowess returns x sorted, so
+  # dropping repeated x before approx(ties = "ordered") is the same and much faster.
   cal_error <- function(lp, yy) {
     smo <- stats::lowess(stats::plogis(lp), yy, iter = 0)
-    stats::approx(smo, xout = predy, ties = function(x) x[1])$y - predy
+    first <- !duplicated(smo$x)
+    stats::approx(smo$x[first], smo$y[first], xout = predy, ties = "ordered")$y - predy
   }
   orig <- cal_error(full$eta, y)
   total <- numeric(length(predy))

@@ -14,7 +14,7 @@
 #'   apparent model minus the mean optimism (bootstrap-sample minus original-sample index).
 #'   AUCs here are exact (pROC's), not rms 6.5's binned C.
 #'
-#' Fits use a fast IRLS; a level absent from a resample gets coefficient 0 (as glm's NA).
+#' Fits use a fast Newton-Raphson (in C); a level absent from a resample gets coefficient 0 (as glm's NA).
 #' Resamples whose fit does not converge, or whose out-of-bag set lacks a class, are counted
 #' in `n_failed` and skipped.
 #'
@@ -96,27 +96,12 @@ out_of_fold <- function(X, y, folds, start) {
   lp
 }
 
-# Calibration intercept and slope of a linear predictor on outcomes (logistic recalibration):
-# a two-parameter Newton-Raphson with a closed-form 2x2 solve, run once per resample.
+# Calibration intercept and slope of a linear predictor on outcomes (logistic recalibration).
+# A bootstrap model with a quasi-separated rare level puts some original patients at extreme
+# linear predictors; the step-halving Newton of fit_logit() still converges there.
 recalibrate <- function(lp, y) {
-  b <- c(0, 1)
-  for (it in 1:50) {
-    eta <- b[1] + b[2] * lp
-    p <- 1 / (1 + exp(-eta))
-    w <- p * (1 - p) + 1e-12
-    r <- y - p
-    g1 <- sum(r)
-    g2 <- sum(r * lp)
-    h11 <- sum(w)
-    h12 <- sum(w * lp)
-    h22 <- sum(w * lp * lp)
-    det <- h11 * h22 - h12 * h12
-    step <- c(h22 * g1 - h12 * g2, h11 * g2 - h12 * g1) / det
-    if (!all(is.finite(step))) return(c(NA_real_, NA_real_))
-    b <- b + step
-    if (max(abs(step)) < 1e-9) return(b)
-  }
-  c(NA_real_, NA_real_)
+  f <- fit_logit(cbind(1, lp), y, start = c(0, 1))
+  if (f$converged) f$coef else c(NA_real_, NA_real_)
 }
 
 bootstrap_rows <- function(X, y, full, boot_n, conf_level, row) {

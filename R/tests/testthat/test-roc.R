@@ -63,6 +63,23 @@ test_that("fast_partial_auc equals pROC for both foci, corrected or not, ties in
   }
 })
 
+test_that("the vectorised bootstrap pAUC equals fast_partial_auc on each resample", {
+  d <- asah()
+  set.seed(9)
+  cases <- which(d$y == 1)
+  controls <- which(d$y == 0)
+  ic <- replicate(25, sample(cases, replace = TRUE))
+  ik <- replicate(25, sample(controls, replace = TRUE))
+  for (focus in c("specificity", "sensitivity")) {
+    boot <- spinedlr:::pauc_boot(d$wfns, ic, ik, c(1, 0.8), focus, FALSE)
+    one <- vapply(1:25, function(b) {
+      idx <- c(ik[, b], ic[, b])
+      fast_partial_auc(d$y[idx], d$wfns[idx], c(1, 0.8), focus)
+    }, numeric(1))
+    expect_equal(boot, one, tolerance = 1e-12)
+  }
+})
+
 test_that("compare_partial_auc agrees with pROC's bootstrap test and says it is a bootstrap", {
   d <- asah()
   res <- compare_partial_auc(d, "wfns", "s100b", "y", range = c(1, 0.8), boot_n = 2000, seed = 1)

@@ -65,14 +65,20 @@ def load_data(study: Study) -> tuple[pl.DataFrame, list[str]]:
 
 def encode(study: Study, data: pl.DataFrame, for_models: bool) -> pl.DataFrame:
     """Covariates typed for R: categories as ordered Enums (levels from the config); for
-    models, ordinal covariates become their level rank (1, 2, ...), as the study treats them."""
+    models, ordinal covariates become their level rank (1, 2, ...), as the study treats them,
+    and so does a binary comparator (it is scored like a Radscore, so it must be a number)."""
     exprs = []
+    comparator = study.config.comparator
     for cov in study.config.covariates:
         col = pl.col(cov.name)
         levels = [str(x) for x in cov.levels] if cov.levels is not None else None
+        as_rank = cov.type == CovariateType.ordinal or (cov.type == CovariateType.binary and cov.name == comparator)
+        if cov.name == comparator and cov.type == CovariateType.nominal:
+            raise InputError(f"comparator '{comparator}' is a nominal covariate; a comparator must be "
+                             "continuous, ordinal or binary to be scored like a Radscore")
         if cov.type == CovariateType.continuous:
             exprs.append(col.cast(pl.Float64))
-        elif cov.type == CovariateType.ordinal and for_models:
+        elif as_rank and for_models:
             if levels is None:
                 exprs.append(col.cast(pl.Float64))
             else:

@@ -1,0 +1,90 @@
+"""The evaluate stage on a synthetic 170-patient study (radscores + manifest made here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from spinedlr.cli import app
+from spinedlr.config import load_study
+from spinedlr.evaluate.stage import run
+from spinedlr.evaluate.synthetic import write_synthetic_study
+
+# Small resample counts: the full-size run is the benchmark (bench/evaluate.py).
+FAST = {"boot_n": 40, "pauc_boot_n": 40, "calibration_b": 20, "folds": 5}
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    path = write_synthetic_study(tmp_path_factory.mktemp("study"), evaluate=FAST)
+    study = load_study(path)
+    return study, run(study)
+
+
+def test_writes_every_table_as_parquet_and_csv(evaluated):
+    study, written = evaluated
+    expected = {"table1", "table2", "table3", "table4", "models", "predictions", "pauc", "pauc_comparison",
+                "calibration", "hosmer_lemeshow", "decision_curve", "clinical_impact"}
+    assert set(written) == expected
+    for name in expected:
+        pq = pl.read_parquet(study.output / "stats" / f"{name}.parquet")
+        csv = pl.read_csv(study.output / "stats" / f"{name}.csv", infer_schema_length=None)
+        assert pq.height == csv.height > 0
+    assert (study.output / "stats" / "provenance.json").exists()
+
+
+def test_table2_auc_is_the_radscore_auc(evaluated):
+    study, written = evaluated
+    t2 = pl.read_parquet(written["table2"])
+    rad = pl.read_parquet(study.output / "radscores.parquet")
+    for score in ("radscore_disc", "radscore_muscle", "radscore_combined"):
+        row = t2.filter((pl.col("score") == score) & (pl.col("model") == "unadjusted")).row(0, named=True)
+        assert row["auc"] == pytest.approx(roc_auc_score(rad["outcome"], rad[score]), abs=1e-12)
+        high = rad[score] >= row["cutoff"]
+        assert row["tp"] == int((high & (rad["outcome"] == 1)).sum())
+    assert set(t2["score"]) == {"pfirrmann", "radscore_disc", "radscore_muscle", "radscore_combined"}
+    assert set(t2["model"]) == {"unadjusted", "adjusted"}
+
+
+def test_table4_groups_follow_the_youden_cutoffs(evaluated):
+    study, written = evaluated
+    t4 = pl.read_parquet(written["table4"])
+    rad = pl.read_parquet(study.output / "radscores.parquet")
+    cut_a, cut_b = t4["cut_a"][0], t4["cut_b"][0]
+    hh = ((rad["radscore_muscle"] >= cut_a) & (rad["radscore_disc"] >= cut_b)).sum()
+    un = t4.filter(pl.col("model") == "unadjusted")
+    assert un["n"][0] == hh and un["n"].sum() == rad.height
+    assert set(t4["model"]) == {"unadjusted", "adjusted"}
+    t1 = pl.read_parquet(written["table1"])
+    assert t1.filter(pl.col("variable") == "interaction_group")["level"].to_list() == un["group"].to_list()
+
+
+def test_validation_and_curves_are_consistent(evaluated):
+    _, written = evaluated
+    t3 = pl.read_parquet(written["table3"])
+    assert set(t3["method"]) == {"apparent", "loocv", "kfold", "bootstrap", "optimism"}
+    # Rare covariate levels make some resamples quasi-separated; they must still count.
+    assert (t3["n_failed"] <= 0.1 * t3["n_resamples"]).all()
+    dca = pl.read_parquet(written["decision_curve"])
+    prev = dca["prevalence"][0]
+    at = dca.filter((pl.col("curve") == "all") & (pl.col("threshold") == 0.2))
+    assert at["net_benefit"][0] == pytest.approx(prev - (1 - prev) * 0.25)
+    pc = pl.read_parquet(written["pauc_comparison"])
+    assert set(pc["focus"]) == {"sensitivity", "specificity"} and pc["method"].str.contains("bootstrap").all()
+
+
+def test_cli_and_bad_input_leave_no_partial_output(tmp_path):
+    path = write_synthetic_study(tmp_path, evaluate=FAST)
+    rad = pl.read_parquet(tmp_path / "out" / "radscores.parquet")
+    rad.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("radscore_disc"))
+                     .alias("radscore_disc")).write_parquet(tmp_path / "out" / "radscores.parquet")
+    res = CliRunner().invoke(app, ["evaluate", str(path)])
+    assert res.exit_code == 1
+    assert "radscore_disc" in res.output and "missing" in res.output
+    assert not (tmp_path / "out" / "stats").exists()
+    rad.with_columns(pl.lit(np.int64(1)).alias("outcome")).write_parquet(tmp_path / "out" / "radscores.parquet")
+    res = CliRunner().invoke(app, ["evaluate", str(path)])
+    assert res.exit_code == 1 and "outcome differs" in res.output
