@@ -149,6 +149,24 @@ def test_table1_proportions(manifest, column, level, percent):
 
 
 @pytest.mark.parametrize(
+    "column, level, non_prldh, prldh",
+    [
+        ("gender", "male", 72, 26),
+        ("diabetes", "yes", 25, 12),
+        ("pfirrmann", "IV", 68, 20),
+        ("modic", "III", 11, 6),
+        ("herniation_type", "prolapse", 13, 1),
+        ("segment", "L5/S1", 40, 17),
+    ],
+)
+def test_table1_counts_by_group(manifest, column, level, non_prldh, prldh):
+    """With the paper's 131 + 39 patients the per-group counts are the paper's."""
+    counts = manifest.filter(pl.col(column) == level)["recurrence"].value_counts()
+    got = dict(zip(counts["recurrence"].to_list(), counts["count"].to_list()))
+    assert (got.get(0, 0), got.get(1, 0)) == (non_prldh, prldh)
+
+
+@pytest.mark.parametrize(
     "column, mean, sd, mean_tol, sd_tol",
     [
         ("age", 58.44, 14.38, 2.5, 2.0),

@@ -53,7 +53,7 @@ def _disc_texture(rng, disc_shape, center, half_h, half_w, t, z_off):
     grain = smooth_field(rng, disc_shape, (0.3, 0.6, 0.6))
     tex = 1.0 + (0.05 + 0.28 * t) * patches + (0.03 + 0.14 * t) * grain
     # clefts: thin dark lines (intranuclear cleft roughly horizontal, annular fissures radial)
-    n_clefts = rng.poisson(0.3 + 5.0 * t)
+    n_clefts = rng.binomial(8, t)
     for _ in range(n_clefts):
         cy = center[0] + rng.uniform(-0.5, 0.5) * half_h
         cx = center[1] + rng.uniform(-0.7, 0.7) * half_w

@@ -34,6 +34,11 @@ def _signed_distance(inside: np.ndarray) -> np.ndarray:
 def rater_masks(rng: np.random.Generator, truth: np.ndarray) -> dict[str, np.ndarray]:
     """Each rater's label map (same dtype and labels as ``truth``)."""
     labels = [int(v) for v in np.unique(truth) if v != 0]
+    # one smooth displacement field per rater: neighbouring labels move together, as a
+    # rater's hand does along a shared border
+    fields = {
+        r: DISPLACEMENT_SD * smooth_field(rng, truth.shape, (1.0, 4.0, 4.0)) for r in RATER_BIAS
+    }
     best = {r: np.full(truth.shape, np.inf) for r in RATER_BIAS}
     out = {r: np.zeros_like(truth) for r in RATER_BIAS}
     for lab in labels:
@@ -46,7 +51,7 @@ def rater_masks(rng: np.random.Generator, truth: np.ndarray) -> dict[str, np.nda
         )
         sdf = _signed_distance(inside[box])
         for rater, bias in RATER_BIAS.items():
-            phi = sdf + DISPLACEMENT_SD * smooth_field(rng, sdf.shape, (1.0, 4.0, 4.0)) - bias
+            phi = sdf + fields[rater][box] - bias
             for k in range(phi.shape[0]):
                 shift = rng.normal(0.0, SHIFT_SD, 2)
                 phi[k] = ndimage.shift(phi[k], shift, order=1, mode="nearest")
