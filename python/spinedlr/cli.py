@@ -153,3 +153,7 @@ app.add_typer(select_app, name="select")
 from spinedlr.segment import cli as segment_cli  # noqa: E402
 
 app.add_typer(segment_cli.app, name="segment")
+
+
+if __name__ == "__main__":
+    app()
