@@ -53,6 +53,8 @@ def _mode(folder: Path, how: str) -> dict:
         "rois": summary.n_run, "wall_s": round(wall, 2),
         "rois_per_min": round(60 * summary.n_run / wall, 2),
         "mean_task_s": round(float(diag["seconds"].mean()), 2),
+        "mean_task_cpu_s": round(float(diag["cpu_seconds"].mean()), 2),
+        "total_task_cpu_s": round(float(diag["cpu_seconds"].sum()), 1),
         "peak_rss_mb_per_worker": sorted(round(float(x), 1) for x in peaks),
         "cluster_start_s": round(cluster_start, 2),
     }
