@@ -55,6 +55,8 @@ def _mode(folder: Path, how: str) -> dict:
         "mean_task_s": round(float(diag["seconds"].mean()), 2),
         "mean_task_cpu_s": round(float(diag["cpu_seconds"].mean()), 2),
         "total_task_cpu_s": round(float(diag["cpu_seconds"].sum()), 1),
+        # cores' worth of CPU the tasks actually got (2.0 = both cores, 1.0 = one)
+        "cpu_share": round(float(diag["cpu_seconds"].sum()) / wall, 2),
         "peak_rss_mb_per_worker": sorted(round(float(x), 1) for x in peaks),
         "cluster_start_s": round(cluster_start, 2),
     }
