@@ -92,7 +92,8 @@ def run_tasks(
 
 def _crash_record(err: BaseException) -> dict:
     return {"ok": False, "error_type": type(err).__name__, "error": f"worker died: {err!r}",
-            "traceback": "", "seconds": float("nan"), "peak_rss_mb": float("nan"), "pid": -1}
+            "traceback": "", "seconds": float("nan"), "cpu_seconds": float("nan"),
+            "peak_rss_mb": float("nan"), "pid": -1}
 
 
 def _run_pool(tasks: Sequence, fn: Callable, done: OnResult, workers: int) -> str:

@@ -123,7 +123,7 @@ def extract_task(task: RadiomicsTask) -> dict:
 
     The caller sets the thread limits (pool initializer, Dask wrapper or serial context).
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = {"index_key": task.key, "pid": os.getpid()}
     try:
         image = read_image(task.image, task.patient_id)
@@ -136,5 +136,6 @@ def extract_task(task: RadiomicsTask) -> dict:
         out.update(ok=False, error_type=type(err).__name__, error=str(err) or repr(err),
                    traceback=detail)
     out["seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = time.process_time() - cpu_start  # > seconds would mean extra threads
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

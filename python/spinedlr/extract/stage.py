@@ -66,7 +66,8 @@ def _diagnostics_row(task: RadiomicsTask, diag: dict, cached: bool, executor: st
         "patient_id": task.patient_id, "roi": task.roi, "rater": task.rater,
         "labels": ",".join(map(str, task.labels)), "settings_hash": task.settings_hash,
         "cache_key": task.key, "from_cache": cached, "executor": executor,
-        "seconds": diag.get("_seconds"), "peak_rss_mb": diag.get("_peak_rss_mb"),
+        "seconds": diag.get("_seconds"), "cpu_seconds": diag.get("_cpu_seconds"),
+        "peak_rss_mb": diag.get("_peak_rss_mb"),
         "worker_pid": diag.get("_pid"),
         "crop_to_roi": bool(task.params["setting"].get("preCrop", False)),
     }
@@ -98,7 +99,7 @@ def run(
     cache = TaskCache(outdir / "cache" / "radiomics")
     pending = [i for i, t in enumerate(tasks) if not cache.has(t.key)]
     pending_set = set(pending)
-    fresh: dict[int, tuple[pl.DataFrame | None, dict]] = {}
+    fresh: dict[int, tuple[pl.DataFrame, dict]] = {}
     failures: list[dict] = []
 
     def on_result(j: int, result: dict) -> None:
@@ -106,6 +107,7 @@ def run(
         task = tasks[i]
         if result["ok"]:
             diag = dict(result["diagnostics"], _seconds=result["seconds"],
+                        _cpu_seconds=result["cpu_seconds"],
                         _peak_rss_mb=result["peak_rss_mb"], _pid=result["pid"])
             cache.put(task.key, result["features"], diag)
             fresh[i] = (pl.DataFrame(result["features"]), diag)
