@@ -34,16 +34,21 @@ class Stage:
     upstream: tuple[str, ...]
     outputs: tuple[str, ...]
     enabled: Callable[[Study], bool] = lambda study: True
+    entry: str = "run"
 
     def run(self, study: Study) -> None:
-        importlib.import_module(self.module).run(study)
+        getattr(importlib.import_module(self.module), self.entry)(study)
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("segment", "spinedlr.segment.stage", "segment", True, (), ("segmentation", "models"),
           lambda s: s.config.segment.enabled),
-    Stage("extract", "spinedlr.extract.stage", "extract", True, ("models",), ("features",)),
-    Stage("select", "spinedlr.select.stage", "select", False, ("features",),
+    Stage("extract", "spinedlr.extract.stage", "extract", True, (), ("features/radiomics.parquet",)),
+    Stage("deep", "spinedlr.extract.deep_stage", "extract", True, ("models",),
+          ("features/deep.parquet",),
+          lambda s: s.config.extract.deep.enabled and s.config.segment.enabled, "run_deep"),
+    Stage("select", "spinedlr.select.stage", "select", False,
+          ("features/radiomics.parquet", "features/deep.parquet"),
           ("selection", "radscores.parquet")),
     Stage("evaluate", "spinedlr.evaluate.stage", "evaluate", False, ("radscores.parquet",),
           ("stats",)),
@@ -54,7 +59,7 @@ def _hash_path(h: "hashlib._Hash", path: Path) -> None:
     """Feed a file's or folder's bytes into h, in a stable order (caches are skipped)."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
-        if ".cache" in f.parts or f.name.startswith("."):
+        if {".cache", "cache"} & set(f.parts) or f.name.startswith("."):
             continue
         h.update(str(f.relative_to(path.parent)).encode())
         with f.open("rb") as fh:
