@@ -35,6 +35,7 @@ class Stage:
     outputs: tuple[str, ...]
     enabled: Callable[[Study], bool] = lambda study: True
     entry: str = "run"
+    study_keys: tuple[str, ...] = ("seed", "patient_id", "outcome", "rois")
 
     def run(self, study: Study) -> None:
         getattr(importlib.import_module(self.module), self.entry)(study)
@@ -51,7 +52,8 @@ STAGES: tuple[Stage, ...] = (
           ("features/radiomics.parquet", "features/deep.parquet"),
           ("selection", "radscores.parquet")),
     Stage("evaluate", "spinedlr.evaluate.stage", "evaluate", False, ("radscores.parquet",),
-          ("stats",)),
+          ("stats",),
+          study_keys=("seed", "patient_id", "outcome", "rois", "covariates", "comparator")),
 )
 
 
@@ -72,7 +74,7 @@ def stage_key(study: Study, stage: Stage) -> str:
     cfg = study.config
     h = hashlib.sha256()
     settings = getattr(cfg, stage.settings).model_dump(mode="json")
-    core = cfg.model_dump(mode="json", include={"seed", "outcome", "patient_id", "rois", "covariates"})
+    core = cfg.model_dump(mode="json", include=set(stage.study_keys))
     h.update(json.dumps([stage.name, settings, core], sort_keys=True).encode())
     _hash_path(h, study.manifest_path)
     if stage.reads_images:
