@@ -96,6 +96,64 @@ def overlay_figure(study: Study, dest: Path, n_cases: int = 3) -> Path | None:
     return out
 
 
+RISK_LEVELS = (("low", 0.1), ("intermediate-low", 0.4), ("intermediate-high", 0.7), ("high", 0.95))
+
+
+def risk_level_patients(scores: pl.DataFrame, column: str) -> list[tuple[str, str, float]]:
+    """(level, patient_id, score) of the patients nearest four quantiles of a Radscore."""
+    s = scores.drop_nulls(column).sort(column)
+    picked = []
+    for level, q in RISK_LEVELS:
+        row = s.row(min(s.height - 1, int(round(q * (s.height - 1)))), named=True)
+        picked.append((level, str(row["patient_id"]), float(row[column])))
+    return picked
+
+
+def gradcam_panel(study: Study, dest: Path) -> Path | None:
+    """Grad-CAM of each ROI's network for four patients spanning the combined Radscore."""
+    from spinedlr.extract.deep import roi_crops
+    from spinedlr.extract.deep_stage import default_loader, model_path
+    from spinedlr.extract.gradcam import gradcam
+
+    cfg = study.config
+    scores_path = study.output / "radscores.parquet"
+    models = {roi.name: model_path(study, roi.name) for roi in cfg.rois}
+    if not scores_path.exists() or not all(p.exists() for p in models.values()):
+        return None
+    scores = pl.read_parquet(scores_path)
+    column = next((c for c in ("radscore_combined", "radscore_disc") if c in scores.columns), None)
+    if column is None:
+        return None
+    picked = risk_level_patients(scores, column)
+    manifest = load_manifest(study)
+    rows = {r[cfg.patient_id]: r for r in manifest.iter_rows(named=True)}
+    ds = cfg.extract.deep
+    fig, axes = plt.subplots(len(cfg.rois), len(picked), figsize=(2.6 * len(picked), 2.8 * len(cfg.rois)),
+                             squeeze=False)
+    for i, roi in enumerate(cfg.rois):
+        model, meta = default_loader(models[roi.name])
+        size = ds.img_size or int(meta.get("model_config", {}).get("img_size", 224))
+        for j, (level, pid, value) in enumerate(picked):
+            row = rows[pid]
+            image = to_array(read_image(study.resolve(row[roi.image]), pid)).astype(np.float32)
+            labels = to_array(read_image(study.resolve(row[roi.masks[cfg.select.model_rater]]), pid))
+            mask = np.isin(labels, list(roi.labels)).astype(np.uint8)
+            crops = roi_crops(image, mask, roi.slice_axis, ds.margin, size, "largest")
+            cam = gradcam(model, crops.images[0], crops.masks[0])
+            ax = axes[i][j]
+            ax.imshow(crops.images[0], cmap="gray")
+            ax.imshow(cam, cmap="jet", alpha=0.4)
+            ax.contour(crops.masks[0] > 0, levels=[0.5], colors="white", linewidths=0.8)
+            ax.set_title(f"{roi.name} · {level} risk\n{pid}, {column.removeprefix('radscore_')} "
+                         f"Radscore {value:.2f}", fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    out = dest / "gradcam_panel.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def prepare_report_data(study: Study, dest: Path) -> Path:
     """Write every CSV and figure the report reads into dest; return dest."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -125,4 +183,5 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
         "study_path": str(study.path),
     }, indent=2))
     overlay_figure(study, dest)
+    gradcam_panel(study, dest)
     return dest

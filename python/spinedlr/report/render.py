@@ -14,6 +14,7 @@ from pathlib import Path
 
 from spinedlr.config import Study
 from spinedlr.errors import SpinedlrError
+from spinedlr.report.data import prepare_report_data
 
 REPORTS_DIR = Path(__file__).resolve().parents[3] / "reports"
 
@@ -38,6 +39,7 @@ def render_report(study: Study, engine: str = "auto") -> Path:
     if work.exists():
         shutil.rmtree(work)
     shutil.copytree(REPORTS_DIR, work, ignore=shutil.ignore_patterns("*.html", "*_files"))
+    prepare_report_data(study, work / "data")
     use_quarto = engine == "quarto" or (engine == "auto" and shutil.which("quarto"))
     if use_quarto:
         cmd = ["quarto", "render", "study.qmd", "-P", f"study_out:{study.output}"]

@@ -1,0 +1,127 @@
+"""End to end: demo study -> `spinedlr run --report` -> HTML opened in headless Chromium.
+
+Fast settings (one epoch at 64 px, original-image radiomics, few resamples) keep this to a few
+minutes; the full-size run is `make report` / `bench/report.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_PARAMS = ROOT / "tests" / "data" / "fast_radiomics.yaml"
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+TABLE_IDS = ["table-provenance", "table-segmentation", "table-extraction", "table-funnel",
+             "table-formulas", "table-1", "table-2", "table-3", "table-3b", "table-pauc",
+             "table-pauc-comparison", "table-hl", "table-4"]
+FIGURE_IDS = ["figure-overlays", "figure-roc", "figure-pauc", "figure-calibration", "figure-dca",
+              "figure-impact", "figure-forest", "figure-gradcam"]
+
+pytestmark = pytest.mark.slow
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "spinedlr.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """A small demo study run through every stage, with its report rendered."""
+    d = tmp_path_factory.mktemp("e2e") / "demo"
+    res = _cli("demo", str(d), "--n", "80", "--events", "20", "--seed", "3")
+    assert res.returncode == 0, res.stderr
+    cfg = yaml.safe_load((d / "study.yaml").read_text())
+    # Few covariates: 20 events cannot support the reference study's 14 in an adjusted model.
+    cfg["covariates"] = [c for c in cfg["covariates"] if c["name"] in {"age", "gender", "duration", "pfirrmann"}]
+    cfg["segment"].update(epochs=1, img_size=64, base_channel=8)
+    cfg["extract"].update(params=str(FAST_PARAMS))
+    cfg["evaluate"].update(boot_n=50, calibration_b=50, pauc_boot_n=100, folds=5)
+    (d / "study.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = _cli("run", str(d / "study.yaml"), "--report")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return d
+
+
+def test_second_run_skips_every_stage(study: Path) -> None:
+    res = _cli("run", str(study / "study.yaml"))
+    assert res.returncode == 0, res.stderr
+    statuses = re.findall(r"│\s*(\w+)\s*│\s*(ran|skipped|disabled)\s*│", res.stderr)
+    assert statuses and all(s == "skipped" for _, s in statuses), res.stderr
+
+
+def test_report_numbers_come_from_the_stats_tables(study: Path) -> None:
+    html = (study / "out" / "report" / "study.html").read_text()
+    t2 = pl.read_parquet(study / "out" / "stats" / "table2.parquet")
+    disc = t2.filter((pl.col("score") == "radscore_disc") & (pl.col("model") == "unadjusted")).row(0, named=True)
+    expected = f"{disc['auc']:.3f} ({disc['auc_lower']:.3f}\u2013{disc['auc_upper']:.3f})"
+    assert expected in html
+    # self-contained: no file or http references to images
+    assert not re.search(r'<img[^>]+src="(?!data:)', html)
+
+
+def test_export_script_reproduces_table2_in_r(study: Path, tmp_path: Path) -> None:
+    res = _cli("export", str(study / "study.yaml"), "--dest", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    test_file = ROOT / "R" / "tests" / "testthat" / "test-export-script.R"
+    code = ("res <- as.data.frame(testthat::test_file(commandArgs(TRUE)[1], package = 'spinedlr', "
+            "load_package = 'installed', reporter = 'summary')); "
+            "if (sum(res$failed) + sum(res$error) > 0 || sum(res$skipped) > 0) quit(status = 1)")
+    env = {"SPINEDLR_EXPORT_DIR": str(tmp_path), "R_LIBS": str(ROOT / ".Rlib"), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run(["Rscript", "-e", code, str(test_file)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    from_r = pl.read_csv(tmp_path / "table2_from_R.csv")
+    t2 = pl.read_parquet(study / "out" / "stats" / "table2.parquet").filter(pl.col("model") == "unadjusted")
+    for row in from_r.iter_rows(named=True):
+        ref = t2.filter(pl.col("score") == row["model"]).row(0, named=True)
+        assert row["auc"] == pytest.approx(ref["auc"], abs=1e-12)
+        assert row["cutoff"] == pytest.approx(ref["cutoff"], abs=1e-12)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver not installed")
+def test_report_in_headless_chromium(study: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--no-first-run", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        opts.add_argument(a)
+    opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        driver.get((study / "out" / "report" / "study.html").as_uri())
+        for tid in TABLE_IDS:
+            table = driver.find_element(By.ID, tid)
+            assert table.tag_name == "table", tid
+            assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) >= 1, tid
+        for fid in FIGURE_IDS:
+            imgs = driver.find_element(By.ID, fid).find_elements(By.TAG_NAME, "img")
+            assert imgs, fid
+            assert driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 100", imgs[0]), fid
+        assert not driver.find_elements(By.CSS_SELECTOR, ".missing")
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        height = driver.execute_script("return document.body.scrollHeight")
+        driver.set_window_size(1280, min(height, 16000))
+        png = base64.b64decode(driver.get_screenshot_as_base64())
+        shot = study / "out" / "report" / "screenshot.png"
+        shot.write_bytes(png)
+        assert len(png) > 50_000
+    finally:
+        driver.quit()
