@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -105,8 +106,9 @@ def main() -> None:
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args()
     result: dict = {
-        "machine": {"cpu_count": __import__("os").cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "torch": torch.__version__, "platform": platform.platform()},
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                    "torch": torch.__version__, "platform": platform.platform(),
+                    "load_average_at_start": os.getloadavg()},
         "throughput": [],
     }
     for preset, batch, steps in (("cpu", 8, 4), ("paper", 2, 2)):
@@ -128,6 +130,7 @@ def main() -> None:
             SegmentSettings(preset="cpu", epochs=10_000, batch_size=4),
         )
         console.print({k: v for k, v in result["muscle"].items() if k != "history"})
+    result["machine"]["load_average_at_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     console.print(f"wrote {RESULTS}")
