@@ -32,7 +32,7 @@ from spinedlr.segment.metrics import evaluate_case
 from spinedlr.segment.model import ModelConfig, UCTransNet, count_parameters
 from spinedlr.segment.predict import predict_volume
 from spinedlr.segment.settings import PRESETS, SegmentSettings
-from spinedlr.segment.train import seg_loss, train_model
+from spinedlr.segment.train import configure_threads, seg_loss, train_model
 
 RESULTS = Path(__file__).parent / "results" / "segment.json"
 console = Console(stderr=True)
@@ -101,12 +101,13 @@ def real_run(roi: str, train_cases, test_case, labels, budget_s: float, settings
 
 
 def main() -> None:
+    threads = configure_threads(0)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-min", type=float, default=30.0, help="Training minutes per ROI.")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args()
     result: dict = {
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": threads,
                     "torch": torch.__version__, "platform": platform.platform(),
                     "load_average_at_start": os.getloadavg()},
         "throughput": [],
