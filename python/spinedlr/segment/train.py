@@ -25,7 +25,7 @@ from spinedlr.errors import InputError
 from spinedlr.segment.checkpoint import read_checkpoint, save_checkpoint
 from spinedlr.segment.data import NORMALISATION, Case, augment, training_slices
 from spinedlr.segment.model import ModelConfig, UCTransNet
-from spinedlr.segment.settings import Preset, SegmentSettings
+from spinedlr.segment.settings import SegmentSettings
 
 
 @dataclass
