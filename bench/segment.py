@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -31,7 +32,7 @@ from spinedlr.segment.metrics import evaluate_case
 from spinedlr.segment.model import ModelConfig, UCTransNet, count_parameters
 from spinedlr.segment.predict import predict_volume
 from spinedlr.segment.settings import PRESETS, SegmentSettings
-from spinedlr.segment.train import seg_loss, train_model
+from spinedlr.segment.train import configure_threads, seg_loss, train_model
 
 RESULTS = Path(__file__).parent / "results" / "segment.json"
 console = Console(stderr=True)
@@ -100,13 +101,15 @@ def real_run(roi: str, train_cases, test_case, labels, budget_s: float, settings
 
 
 def main() -> None:
+    threads = configure_threads(0)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-min", type=float, default=30.0, help="Training minutes per ROI.")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args()
     result: dict = {
-        "machine": {"cpu_count": __import__("os").cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "torch": torch.__version__, "platform": platform.platform()},
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": threads,
+                    "torch": torch.__version__, "platform": platform.platform(),
+                    "load_average_at_start": os.getloadavg()},
         "throughput": [],
     }
     for preset, batch, steps in (("cpu", 8, 4), ("paper", 2, 2)):
@@ -128,6 +131,7 @@ def main() -> None:
             SegmentSettings(preset="cpu", epochs=10_000, batch_size=4),
         )
         console.print({k: v for k, v in result["muscle"].items() if k != "history"})
+    result["machine"]["load_average_at_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     console.print(f"wrote {RESULTS}")

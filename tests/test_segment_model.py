@@ -7,15 +7,19 @@ from spinedlr.segment.checkpoint import load_model, save_checkpoint
 from spinedlr.segment.model import ModelConfig, UCTransNet, count_parameters
 
 
-def test_reference_configuration_has_66_43_million_parameters():
-    model = UCTransNet(ModelConfig(base_channel=64, img_size=224, in_channels=1, n_classes=1))
-    assert round(count_parameters(model) / 1e6, 2) == 66.43
+@pytest.fixture(scope="module")
+def reference_model():
+    return UCTransNet(ModelConfig(base_channel=64, img_size=224, in_channels=1, n_classes=1))
 
 
-def test_transformer_and_cca_carry_their_share_of_parameters():
+def test_reference_configuration_has_66_43_million_parameters(reference_model):
+    assert round(count_parameters(reference_model) / 1e6, 2) == 66.43
+
+
+def test_transformer_and_cca_carry_their_share_of_parameters(reference_model):
     # KV_size = 64+128+256+512 = 960; the CCT's key and value projections alone hold
     # 4 layers x 4 heads x 2 x 960^2 weights: proof that keys/values span all four scales.
-    model = UCTransNet(ModelConfig())
+    model = reference_model
     assert model.config.kv_size == 960
     kv = sum(p.numel() for n, p in model.mtc.named_parameters() if ".key." in n or ".value." in n)
     assert kv == 4 * 4 * 2 * 960 * 960

@@ -2,12 +2,15 @@
 
 Presets bundle the settings that decide cost:
 - ``paper``: the reference study (base_channel 64, 224 px, batch 32, 50 epochs, Adam lr 1e-4,
-  weight decay 1e-4). Meant for a GPU; on 2 CPU cores it trains at ~0.3 images/s.
-- ``cpu``: base_channel 16, 128 px, batch 8, 60 epochs, lr 1e-3 (about 8 images/s training
-  on 2 idle cores; see bench/results/segment.json). The higher learning rate is on purpose:
-  with a 4x narrower network, 4x smaller batches and a budget of minutes, there are only a
-  few hundred optimiser steps, and Adam at 1e-4 barely leaves its initial state in that many
-  (1e-3 is the usual rate for U-Nets trained from scratch). Not tuned beyond that.
+  weight decay 1e-4). Meant for a GPU: on this 2-core machine (load ~9, shared) it trains at
+  0.10 images/s and infers at 0.29 images/s (channels-last; eager NCHW: 0.05 / 0.19).
+- ``cpu``: base_channel 16, 128 px, batch 8, 60 epochs, lr 1e-3. Measured training
+  throughput: 9.4 images/s on 2 idle cores (7.2 without channels-last); 1.9 (1.35) images/s
+  synthetic and 4.9 images/s in a real training run on 1 thread of the shared, loaded machine;
+  inference 5 images/s there (bench/results/segment.json). The higher learning rate is on
+  purpose: with a 4x narrower network, 4x smaller batches and a budget of minutes, there are
+  only a few hundred optimiser steps, and Adam at 1e-4 barely leaves its initial state in
+  that many (1e-3 is the usual rate for U-Nets trained from scratch). Not tuned beyond that.
 Any field set explicitly (e.g. ``epochs: 10``) overrides the preset's value.
 """
 
@@ -68,7 +71,14 @@ class SegmentSettings(BaseModel):
         default=True, description="Keep only the largest 3D component of each predicted label."
     )
     channels_last: bool = Field(default=True, description="Measured ~30% faster CPU training.")
-    num_threads: int = Field(default=0, ge=0, description="torch CPU threads; 0 = torch default.")
+    num_threads: int = Field(
+        default=0,
+        ge=0,
+        description="torch CPU threads; 0 = auto: 1 thread when the machine is oversubscribed "
+        "(1-minute load average > CPU count), else torch's default. Measured on 2 cores at load "
+        "~9: 4.1 training images/s with 1 thread vs 0.6 with 2 (OpenMP threads stall waiting "
+        "for each other when descheduled).",
+    )
 
     def resolved(self) -> Preset:
         """The preset with explicit overrides applied."""

@@ -30,7 +30,7 @@ from spinedlr.segment.checkpoint import load_model
 from spinedlr.segment.data import Case, load_case
 from spinedlr.segment.metrics import evaluate_case, metrics_frame
 from spinedlr.segment.predict import predict_volume
-from spinedlr.segment.train import TrainResult, resolve_device, train_model
+from spinedlr.segment.train import TrainResult, configure_threads, resolve_device, train_model
 
 SEED_OFFSET = 3000  # segmentation's share of the study seed (other stages use other offsets)
 
@@ -116,6 +116,7 @@ def predict_study(study: Study, rois: list[str] | None = None, console: Console 
     """Predict masks for every patient with each ROI's trained model."""
     console = console or Console(stderr=True)
     s = study.config.segment
+    configure_threads(s.num_threads)
     selected = _rois(study, rois)
     loaded = {roi.name: load_roi_cases(study, roi, False, console) for roi in selected}
     models = {roi.name: load_model(model_path(study, roi.name), resolve_device(s.device)) for roi in selected}

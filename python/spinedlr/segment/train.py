@@ -9,6 +9,7 @@ as the uninterrupted run would have.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from spinedlr.errors import InputError
 from spinedlr.segment.checkpoint import read_checkpoint, save_checkpoint
 from spinedlr.segment.data import NORMALISATION, Case, augment, training_slices
 from spinedlr.segment.model import ModelConfig, UCTransNet
-from spinedlr.segment.settings import Preset, SegmentSettings
+from spinedlr.segment.settings import SegmentSettings
 
 
 @dataclass
@@ -41,6 +42,15 @@ def resolve_device(spec: str) -> torch.device:
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(spec)
+
+
+def configure_threads(n: int) -> int:
+    """Apply SegmentSettings.num_threads (0 = auto, see there); returns the count in use."""
+    if n == 0 and os.getloadavg()[0] > (os.cpu_count() or 1):
+        n = 1
+    if n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
 
 
 def last_path(best_path: Path) -> Path:
@@ -163,8 +173,7 @@ def train_model(
     console = console or Console(stderr=True)
     preset = settings.resolved()
     device = resolve_device(settings.device)
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
+    threads = configure_threads(settings.num_threads)
     values = sorted(labels)
     cfg = ModelConfig(
         in_channels=cases[0].image.shape[0],
@@ -208,7 +217,7 @@ def train_model(
     console.print(
         f"[bold]{roi}[/]: {len(tx)} training / {len(vx)} validation slices ({how}), "
         f"{cfg.n_classes} output channel(s), base {cfg.base_channel}, {cfg.img_size} px, "
-        f"device {device}"
+        f"device {device}" + (f", {threads} thread(s)" if device.type == "cpu" else "")
     )
     t0, seen = time.perf_counter(), 0
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
