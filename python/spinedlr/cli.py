@@ -6,18 +6,16 @@ traceback: the people running this are clinicians, not Python developers.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from spinedlr.errors import SpinedlrError
+from spinedlr.cli_support import console, friendly
 from spinedlr.evaluate import cli as evaluate_cli
-from spinedlr.select.cli import app as select_app
 from spinedlr.extract import cli as extract_cli
+from spinedlr.segment import cli as segment_cli
+from spinedlr.select import cli as select_cli
 
 app = typer.Typer(
     name="spinedlr",
@@ -26,23 +24,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
-app.add_typer(evaluate_cli.app, name="evaluate")
+app.add_typer(segment_cli.app, name="segment")
 app.add_typer(extract_cli.app, name="extract")
-
-
-def friendly(fn: Callable) -> Callable:
-    """Turn SpinedlrError into a clean message and exit status 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SpinedlrError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
+app.add_typer(select_cli.app, name="select")
+app.add_typer(evaluate_cli.app, name="evaluate")
 
 
 @app.command()
@@ -149,10 +134,6 @@ def export(
 
     folder = export_study(load_study(study), dest)
     console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
-app.add_typer(select_app, name="select")
-from spinedlr.segment import cli as segment_cli  # noqa: E402
-
-app.add_typer(segment_cli.app, name="segment")
 
 
 if __name__ == "__main__":

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable
 
 import typer
-from rich.console import Console
+from spinedlr.cli_support import console, friendly
 
 app = typer.Typer(help="Feature extraction: PyRadiomics and deep features.", no_args_is_help=True)
-console = Console(stderr=True)
 
-
-def friendly(fn: Callable) -> Callable:
-    """spinedlr.cli.friendly, looked up at call time: spinedlr.cli imports this module, so a
-    module-level import would be circular whichever of the two is imported first."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from spinedlr.cli import friendly as root_friendly
-
-        return root_friendly(fn)(*args, **kwargs)
-
-    return wrapper
 
 
 @app.command()

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable
 
 import typer
-from rich.console import Console
+from spinedlr.cli_support import console, friendly
 
-from spinedlr.errors import SpinedlrError
 
 app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_args_is_help=True)
-console = Console(stderr=True)
 
-
-def friendly(fn: Callable) -> Callable:
-    """As spinedlr.cli.friendly (user errors: one red line, exit 1). Not imported from there:
-    spinedlr.cli imports this module, and `python -m spinedlr.cli` would import it twice."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SpinedlrError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 RoiOpt = typer.Option(None, "--roi", help="ROI name (repeatable); default: every ROI.")
 

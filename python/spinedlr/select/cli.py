@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 import typer
-from rich.console import Console
+from spinedlr.cli_support import console, friendly
 
 app = typer.Typer(help="Feature selection and Radscores.", no_args_is_help=True)
-console = Console(stderr=True)
 
-
-def friendly(fn: Callable) -> Callable:
-    """spinedlr.cli's error handling, imported at call time (spinedlr.cli imports this module)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from spinedlr.cli import friendly as top_friendly
-
-        return top_friendly(fn)(*args, **kwargs)
-
-    return wrapper
 
 
 @app.command("run")
