@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from selection_synthetic import planted
+from spinedlr.select.synthetic import planted
 from spinedlr.select.embedded import LassoSelector, LassoSvmRfe, SvmRfeSelector
 from spinedlr.select.filters import AssociationFilter, CorrelationPruner, DropConstant
 from spinedlr.select.folds import TooFewEventsError, stratified_folds

@@ -7,20 +7,21 @@ import yaml
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from selection_synthetic import long_table, planted
+from spinedlr.select.synthetic import long_table, planted
 from spinedlr.cli import app
 
 FAST = {"mrmr_k_grid": [1, 2, 4, 8], "rf_trees": 20, "lasso_folds": 5, "svm_rfe_folds": 5}
 ROI_EFFECT = {"disc": 1.5, "muscle": 0.5}
 
 
-def write_study(root, n=120, events=36, seed=0, nan_at=None):
+def write_study(root, n=120, events=36, seed=0, nan_at=None, select=None):
     """A study folder with manifest and LONG feature tables for both ROIs and families."""
     rng = np.random.default_rng(seed)
     y = np.zeros(n, dtype=int)
     y[rng.choice(n, events, replace=False)] = 1
     ids = [f"P{i:03d}" for i in range(n)]
-    (root / "study.yaml").write_text(yaml.safe_dump({"covariates": [], "comparator": None, "select": FAST}))
+    (root / "study.yaml").write_text(yaml.safe_dump(
+        {"covariates": [], "comparator": None, "select": {**FAST, **(select or {})}}))
     cols = ["disc_image", "disc_mask_rater1", "disc_mask_rater2", "muscle_image",
             "muscle_mask_rater1", "muscle_mask_rater2"]
     pl.DataFrame({"patient_id": ids, "recurrence": y, **{c: "x.nii.gz" for c in cols}}).write_csv(
@@ -105,6 +106,16 @@ def test_nan_feature_names_patient_and_feature(tmp_path):
     assert res.exit_code == 1
     assert "patient P007" in res.output and "original_firstorder_red_1" in res.output
     assert "Traceback" not in res.output
+
+
+def test_nonfinite_drop_feature_is_a_logged_adjustment(tmp_path, caplog):
+    write_study(tmp_path, nan_at=(7, 4, np.nan), select={"nonfinite": "drop_feature"})
+    res = CliRunner().invoke(app, ["select", "run", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "patient P007: original_firstorder_red_1 = nan" in caplog.text
+    icc = pl.read_parquet(tmp_path / "out/selection/icc.parquet")
+    disc = icc.filter((pl.col("roi") == "disc") & (pl.col("family") == "radiomics"))
+    assert "original_firstorder_red_1" not in disc["feature"].to_list() and disc.height == 75
 
 
 def test_fewer_events_than_folds(tmp_path):

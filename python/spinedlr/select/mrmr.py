@@ -32,7 +32,7 @@ from spinedlr.select.folds import stratified_folds
 
 log = logging.getLogger(__name__)
 
-DEFAULT_K_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
+DEFAULT_K_GRID = (1, 2, 3, 4, 6, 8, 10, 12, 15, 20)
 
 
 def rank_bins(X: np.ndarray, bins: int) -> np.ndarray:
@@ -107,7 +107,7 @@ class MrmrRandomForest(_Selector):
     """
 
     def __init__(self, method: str = "mid", k_grid=DEFAULT_K_GRID, folds: int = 5,
-                 trees: int = 50, bins: int = 5, random_state: int = 0):
+                 trees: int = 25, bins: int = 5, random_state: int = 0):
         self.method = method
         self.k_grid = k_grid
         self.folds = folds

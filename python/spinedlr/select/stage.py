@@ -73,7 +73,7 @@ def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_ro
             if fam == "radiomics":
                 raise InputError(f"{path}: no {fam} features for ROI {roi}, rater {s.model_rater}")
             continue
-        check_finite(w1, path, roi, s.model_rater)
+        w1 = check_finite(w1, path, roi, s.model_rater, s.nonfinite)
         names = w1.columns[1:]
         clash = set(names) & set(data.columns)
         if clash:
@@ -85,7 +85,10 @@ def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_ro
                 log.warning("ROI %s, %s: no %s features; ICC step skipped", roi, fam, s.icc_rater)
             else:
                 w2 = w2.select("patient_id", *[n for n in names if n in w2.columns])
-                check_finite(w2, path, roi, s.icc_rater)
+                w2 = check_finite(w2, path, roi, s.icc_rater, s.nonfinite)
+                if s.nonfinite == "drop_feature":  # dropped for one rater → for both
+                    names = [n for n in names if n in w2.columns]
+                    w1 = w1.select("patient_id", *names)
                 if w2.width - 1 != len(names):
                     raise InputError(f"{path}: ROI {roi}: {s.icc_rater} lacks "
                                      f"{len(names) - w2.width + 1} of {s.model_rater}'s features")
