@@ -58,7 +58,8 @@ def test_outputs_and_funnel(study):
     rad = steps.filter((pl.col("roi") == "disc") & (pl.col("family") == "radiomics"))
     assert rad["step"].to_list() == ["input", "constant", "icc", "mrmr_rf", "pearson",
                                      "association", "lasso_svm_rfe"]
-    assert rad["n_in"][0] == 3 + 3 + 60 + 10 and rad.filter(pl.col("step") == "icc")["n_out"][0] == 66
+    assert rad["n_in"][0] == 3 + 3 + 60 + 10
+    assert rad.filter(pl.col("step") == "icc")["n_out"][0] == 66
     assert "disc / radiomics: 76 → 76 → 66" in output
     icc = pl.read_parquet(root / "out/selection/icc.parquet")
     assert icc.filter(pl.col("feature").str.contains("shaky"))["kept"].sum() == 0
@@ -72,7 +73,8 @@ def test_radscores_table(study):
     rs = pl.read_parquet(root / "out/radscores.parquet")
     assert rs.columns[:5] == ["patient_id", "outcome", "radscore_disc", "radscore_muscle",
                               "radscore_combined"]
-    assert {"radscore_disc_radiomics", "radscore_disc_deep", "radscore_disc_fused"} <= set(rs.columns)
+    fams = {f"radscore_disc_{f}" for f in ("radiomics", "deep", "fused")}
+    assert fams <= set(rs.columns)
     assert rs.height == len(ids) and rs.null_count().sum_horizontal()[0] == 0
     auc = {c: roc_auc_score(rs["outcome"], rs[c]) for c in rs.columns[2:]}
     assert auc["radscore_disc"] > 0.85 and auc["radscore_disc"] > auc["radscore_muscle"] + 0.1
@@ -123,3 +125,40 @@ def test_fewer_events_than_folds(tmp_path):
     res = CliRunner().invoke(app, ["select", "run", str(tmp_path)])
     assert res.exit_code == 1
     assert "at least 5 patients in each outcome class" in res.output
+
+
+def test_fan_style_chain_pca_concat_and_classifiers(tmp_path):
+    """Mann–Whitney, Spearman, LASSO only, deep PCA (union) and the classifier comparison."""
+    fan = {"mann_whitney_p": 0.05, "mrmr": False, "pearson_threshold": None,
+           "spearman_threshold": 0.9, "association_threshold": None, "svm_rfe": False,
+           "deep_pca": 5, "compare_classifiers": True}
+    write_study(tmp_path, select=fan)
+    res = CliRunner().invoke(app, ["select", "run", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    steps = pl.read_parquet(tmp_path / "out/selection/steps.parquet")
+    deep = steps.filter((pl.col("roi") == "disc") & (pl.col("family") == "deep"))
+    assert deep["step"].to_list() == ["input", "constant", "icc", "pca", "mann_whitney",
+                                      "spearman", "lasso"]
+    assert deep.filter(pl.col("step") == "pca")["n_out"][0] == 5
+    cl = pl.read_parquet(tmp_path / "out/selection/classifiers.parquet")
+    assert set(cl["classifier"]) == {"LR", "SVM", "KNN", "DT", "RF", "ET", "GB", "MLP", "AdaBoost"}
+    assert cl.filter(pl.col("roi") == "disc")["auc_mean"].max() > 0.8
+    # a formula on principal components carries the loadings and still reproduces exactly
+    sel, feats = tmp_path / "out/selection", tmp_path / "out/features"
+    out = tmp_path / "deep.parquet"
+    res = CliRunner().invoke(app, ["select", "apply", str(sel / "radscore_disc_deep.json"),
+                                   str(feats / "deep.parquet"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rs = pl.read_parquet(tmp_path / "out/radscores.parquet")
+    np.testing.assert_array_equal(pl.read_parquet(out)["radscore"], rs["radscore_disc_deep"])
+
+
+def test_zscore_concat_fusion(tmp_path):
+    write_study(tmp_path, n=100, events=30, select={"fusion": "concat"})
+    res = CliRunner().invoke(app, ["select", "run", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    steps = pl.read_parquet(tmp_path / "out/selection/steps.parquet")
+    assert set(steps["family"]) == {"fused"}
+    assert steps.filter(pl.col("step") == "input")["n_in"].to_list() == [76 + 38, 76 + 38]
+    rs = pl.read_parquet(tmp_path / "out/radscores.parquet")
+    assert roc_auc_score(rs["outcome"], rs["radscore_disc"]) > 0.85

@@ -129,8 +129,9 @@ class MrmrRandomForest(_Selector):
                 for k in grid:
                     rf = RandomForestClassifier(self.trees, random_state=self.random_state,
                                                 n_jobs=1)
-                    rf.fit(X[tr][:, order[:k]], y[tr])
-                    aucs[k].append(roc_auc_score(y[te], rf.predict_proba(X[te][:, order[:k]])[:, 1]))
+                    cols = order[:k]
+                    rf.fit(X[tr][:, cols], y[tr])
+                    aucs[k].append(roc_auc_score(y[te], rf.predict_proba(X[te][:, cols])[:, 1]))
             self.cv_auc_ = {k: float(np.mean(v)) for k, v in aucs.items()}
             best = max(self.cv_auc_.values())
             self.k_ = min(k for k, v in self.cv_auc_.items() if v == best)

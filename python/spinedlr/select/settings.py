@@ -40,7 +40,7 @@ class SelectSettings(BaseModel):
     mrmr_bins: int = Field(5, ge=2)
     mrmr_k_grid: list[int] = [1, 2, 3, 4, 6, 8, 10, 12, 15, 20]
     mrmr_folds: int = Field(5, ge=2)
-    rf_trees: int = Field(25, ge=1, description="Trees of the RF that judges k (not a final model).")
+    rf_trees: int = Field(25, ge=1, description="Trees of the RF that judges k (not a model).")
     pearson_threshold: float | None = 0.9
     spearman_threshold: float | None = None
     association_threshold: float | None = 0.3

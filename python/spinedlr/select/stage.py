@@ -133,7 +133,8 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
         formulas[label]["pca"] = next((p for p in pcas if p), None)
         for fam, c in cols.items():
             chain = ct.named_transformers_[fam]
-            feats = [str(x) for x in chain.get_feature_names_out(np.asarray(fam_names[fam], dtype=object))]
+            fam_in = np.asarray(fam_names[fam], dtype=object)
+            feats = [str(x) for x in chain.get_feature_names_out(fam_in)]
             m = RadscoreLogit().fit(chain.transform(X[:, c]), y)
             formulas[fam] = formula_dict(m, feats, family=fam,
                                          pca=_pca_of(chain, fam_names[fam]), **meta)
@@ -158,6 +159,7 @@ def run(study: Study) -> dict[str, Path]:
         path = out / "features" / f"{fam}.parquet"
         if fam == "radiomics" or path.exists():
             longs[fam] = (read_long(path), path)
+    prov = provenance(cfg, "select", {"stage_seed": seed})
     icc_rows: list[pl.DataFrame] = []
     steps, classif, scores = [], [], outcome
     roi_cols: list[str] = []
@@ -169,7 +171,7 @@ def run(study: Study) -> dict[str, Path]:
         if cl is not None:
             classif.append(cl)
         for fam, f in formulas.items():
-            write_formula(f, sel / f"radscore_{roi}_{fam}.json")
+            write_formula({**f, "provenance": prov}, sel / f"radscore_{roi}_{fam}.json")
             col = f"radscore_{roi}_{fam}"
             rs = apply_formula(f, data).rename({"radscore": col})
             scores = scores.join(rs, on="patient_id", how="left")
@@ -181,7 +183,7 @@ def run(study: Study) -> dict[str, Path]:
         m = RadscoreLogit().fit(both.select(roi_cols).to_numpy(), both["outcome"].to_numpy())
         f = formula_dict(m, roi_cols, family="combined", n=both.height,
                          events=int(both["outcome"].sum()))
-        write_formula(f, sel / "radscore_combined.json")
+        write_formula({**f, "provenance": prov}, sel / "radscore_combined.json")
         scores = scores.join(apply_formula(f, both).rename({"radscore": "radscore_combined"}),
                              on="patient_id", how="left")
     main = [*roi_cols, *(["radscore_combined"] if len(roi_cols) > 1 else [])]
@@ -197,5 +199,5 @@ def run(study: Study) -> dict[str, Path]:
     if classif:
         paths["classifiers"] = sel / "classifiers.parquet"
         pl.concat(classif).write_parquet(paths["classifiers"])
-    write_provenance(sel / "provenance.json", provenance(cfg, "select", {"stage_seed": seed}))
+    write_provenance(sel / "provenance.json", prov)
     return paths
