@@ -35,6 +35,8 @@ def write_study(root, n=120, events=36, seed=0, nan_at=None, select=None):
             it, fc = ("original", "firstorder") if fam == "radiomics" else ("down4", "gap")
             if nan_at and fam == "radiomics" and roi == "disc":
                 X1[nan_at[0], nan_at[1]] = nan_at[2]
+            if fam == "radiomics":  # a constant feature (e.g. a shape feature of a fixed ROI)
+                X1, X2, names = np.c_[X1, np.ones(n)], np.c_[X2, np.ones(n)], [*names, "const"]
             parts += [long_table(X1, names, ids, roi, "rater1", it, fc),
                       long_table(X2, names, ids, roi, "rater2", it, fc)]
         pl.concat(parts).write_parquet(feats / f"{fam}.parquet")
@@ -56,15 +58,18 @@ def test_outputs_and_funnel(study):
     assert set(steps.columns) == {"roi", "family", "step", "n_in", "n_out"}
     assert set(steps["family"]) == {"radiomics", "deep", "fused"}
     rad = steps.filter((pl.col("roi") == "disc") & (pl.col("family") == "radiomics"))
-    assert rad["step"].to_list() == ["input", "constant", "icc", "mrmr_rf", "pearson",
+    assert rad["step"].to_list() == ["input", "icc", "constant", "mrmr_rf", "pearson",
                                      "association", "lasso_svm_rfe"]
-    assert rad["n_in"][0] == 3 + 3 + 60 + 10
+    assert rad["n_in"][0] == 3 + 3 + 60 + 10 + 1
     assert rad.filter(pl.col("step") == "icc")["n_out"][0] == 66
-    assert "disc / radiomics: 76 → 76 → 66" in output
+    assert "disc / radiomics: 77 → 66 → 66" in output
     icc = pl.read_parquet(root / "out/selection/icc.parquet")
     assert icc.filter(pl.col("feature").str.contains("shaky"))["kept"].sum() == 0
     assert icc.filter(pl.col("feature").str.contains("_inf_"))["kept"].all()
-    assert icc["form"].unique().to_list() == ["ICC2"] and icc["ci_low"].null_count() == 0
+    const = icc.filter(pl.col("feature") == "original_firstorder_const")
+    assert const["icc"].to_list() == [None, None] and not const["kept"].any()
+    assert const["note"].to_list() == ["constant in both raters"] * 2
+    assert icc["form"].unique().to_list() == ["ICC2"]
     assert {"roi", "family", "feature", "icc", "ci_low", "ci_high", "kept"} <= set(icc.columns)
 
 
@@ -111,13 +116,14 @@ def test_nan_feature_names_patient_and_feature(tmp_path):
 
 
 def test_nonfinite_drop_feature_is_a_logged_adjustment(tmp_path, caplog):
-    write_study(tmp_path, nan_at=(7, 4, np.nan), select={"nonfinite": "drop_feature"})
+    write_study(tmp_path, n=80, events=24, nan_at=(7, 4, np.nan),
+                select={"nonfinite": "drop_feature"})
     res = CliRunner().invoke(app, ["select", "run", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "patient P007: original_firstorder_red_1 = nan" in caplog.text
     icc = pl.read_parquet(tmp_path / "out/selection/icc.parquet")
     disc = icc.filter((pl.col("roi") == "disc") & (pl.col("family") == "radiomics"))
-    assert "original_firstorder_red_1" not in disc["feature"].to_list() and disc.height == 75
+    assert "original_firstorder_red_1" not in disc["feature"].to_list() and disc.height == 76
 
 
 def test_fewer_events_than_folds(tmp_path):
@@ -127,6 +133,7 @@ def test_fewer_events_than_folds(tmp_path):
     assert "at least 5 patients in each outcome class" in res.output
 
 
+@pytest.mark.slow
 def test_fan_style_chain_pca_concat_and_classifiers(tmp_path):
     """Mann–Whitney, Spearman, LASSO only, deep PCA (union) and the classifier comparison."""
     fan = {"mann_whitney_p": 0.05, "mrmr": False, "pearson_threshold": None,
@@ -137,7 +144,7 @@ def test_fan_style_chain_pca_concat_and_classifiers(tmp_path):
     assert res.exit_code == 0, res.output
     steps = pl.read_parquet(tmp_path / "out/selection/steps.parquet")
     deep = steps.filter((pl.col("roi") == "disc") & (pl.col("family") == "deep"))
-    assert deep["step"].to_list() == ["input", "constant", "icc", "pca", "mann_whitney",
+    assert deep["step"].to_list() == ["input", "icc", "constant", "pca", "mann_whitney",
                                       "spearman", "lasso"]
     assert deep.filter(pl.col("step") == "pca")["n_out"][0] == 5
     cl = pl.read_parquet(tmp_path / "out/selection/classifiers.parquet")
@@ -159,6 +166,6 @@ def test_zscore_concat_fusion(tmp_path):
     assert res.exit_code == 0, res.output
     steps = pl.read_parquet(tmp_path / "out/selection/steps.parquet")
     assert set(steps["family"]) == {"fused"}
-    assert steps.filter(pl.col("step") == "input")["n_in"].to_list() == [76 + 38, 76 + 38]
+    assert steps.filter(pl.col("step") == "input")["n_in"].to_list() == [77 + 38, 77 + 38]
     rs = pl.read_parquet(tmp_path / "out/radscores.parquet")
     assert roc_auc_score(rs["outcome"], rs["radscore_disc"]) > 0.85

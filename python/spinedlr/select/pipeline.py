@@ -40,9 +40,11 @@ from spinedlr.select.settings import SelectSettings
 def family_chain(s: SelectSettings, seed: int, icc: np.ndarray | None = None,
                  pca: int | None = None, zscore: bool = False) -> Pipeline:
     """The selection steps for one feature matrix, in the order the settings switch on."""
-    steps: list = [("constant", DropConstant())]
+    # ICC first: its values are aligned with the input columns (a fixed, outcome-free mask).
+    steps: list = []
     if icc is not None and s.icc_threshold is not None:
         steps.append(("icc", IccFilter(icc=icc, threshold=s.icc_threshold)))
+    steps.append(("constant", DropConstant()))
     if zscore:
         steps.append(("zscore", StandardScaler()))
     if pca:
