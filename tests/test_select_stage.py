@@ -1,5 +1,7 @@
 """`spinedlr select run|apply` end to end on a synthetic study with planted signal."""
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -66,6 +68,12 @@ def test_outputs_and_funnel(study):
     icc = pl.read_parquet(root / "out/selection/icc.parquet")
     assert icc.filter(pl.col("feature").str.contains("shaky"))["kept"].sum() == 0
     assert icc.filter(pl.col("feature").str.contains("_inf_"))["kept"].all()
+    det = json.loads((root / "out/selection/details.json").read_text())
+    k = det["disc"]["families"]["radiomics"]["mrmr_k"]
+    assert rad.filter(pl.col("step") == "mrmr_rf")["n_out"][0] == k
+    assert set(det["disc"]["families"]["radiomics"]["mrmr_rf_cv_auc"]) == {"1", "2", "4", "8"}
+    las = det["disc"]["families"]["deep"]["lasso"]
+    assert las["lambda_1se"] >= las["lambda_min"] == las["lambda_used"]
     const = icc.filter(pl.col("feature") == "original_firstorder_const")
     assert const["icc"].to_list() == [None, None] and not const["kept"].any()
     assert const["note"].to_list() == ["constant in both raters"] * 2

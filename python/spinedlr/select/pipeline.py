@@ -123,6 +123,37 @@ def _chain_rows(chain: Pipeline, n_input: int) -> list[tuple[str, int, int]]:
     return rows
 
 
+def _chains(pipe: Pipeline, families: dict[str, list[int]]) -> dict[str, Pipeline]:
+    if "select" in pipe.named_steps:
+        ct = pipe.named_steps["select"]
+        return {fam: ct.named_transformers_[fam] for fam in families}
+    label = "fused" if len(families) > 1 else next(iter(families))
+    return {label: Pipeline(pipe.steps[:-1])}
+
+
+def details(pipe: Pipeline, families: dict[str, list[int]]) -> dict[str, dict]:
+    """What each data-driven step decided, per family: mRMR k and its RF CV AUC curve,
+    LASSO λ_min / λ_1se / λ used, SVM-RFE size, and which steps made a logged adjustment."""
+    out = {}
+    for fam, chain in _chains(pipe, families).items():
+        d: dict = {"adjusted_steps": [n for n, st in chain.steps if getattr(st, "adjusted_", 0)]}
+        for name, st in chain.steps:
+            if name == "mrmr_rf":
+                d["mrmr_k"] = int(st.k_)
+                d["mrmr_rf_cv_auc"] = {str(k): v for k, v in st.cv_auc_.items()}
+            las = getattr(st, "lasso_", st if name == "lasso" else None)
+            if las is not None:
+                d["lasso"] = {"lambda_min": las.lambda_min_, "lambda_1se": las.lambda_1se_,
+                              "lambda_used": las.lambda_, "n_selected": int(las.support_.sum())}
+                if getattr(las, "adjusted_", False):
+                    d["adjusted_steps"].append("lasso")
+            svm = getattr(st, "svm_rfe_", st if name == "svm_rfe" else None)
+            if svm is not None:
+                d["svm_rfe_n_selected"] = int(svm.support_.sum())
+        out[fam] = d
+    return out
+
+
 def funnel(pipe: Pipeline, roi: str, families: dict[str, list[int]]) -> pl.DataFrame:
     """Features in and out of each step (roi, family, step, n_in, n_out) of a fitted pipeline."""
     rows: list[dict] = []

@@ -16,12 +16,15 @@ Writes under ``study.output``:
   Radscore when deep features exist, else radiomics), ``radscore_combined`` (log-odds of the
   logistic model of all ROI Radscores; only patients with every ROI), and
   ``radscore_<roi>_<family>`` for each family;
+* ``selection/details.json`` — per ROI and family: mRMR k and its RF CV AUC curve, LASSO
+  λ_min / λ_1se / λ used, SVM-RFE size, steps that made a logged adjustment;
 * ``selection/classifiers.parquet`` when ``compare_classifiers`` is on;
 * ``selection/provenance.json``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -37,7 +40,7 @@ from spinedlr.provenance import provenance, write_provenance
 from spinedlr.select.classifiers import compare_classifiers
 from spinedlr.select.folds import TooFewEventsError, check_events
 from spinedlr.select.icc import icc_table
-from spinedlr.select.pipeline import funnel, roi_pipeline, selected_features
+from spinedlr.select.pipeline import details, funnel, roi_pipeline, selected_features
 from spinedlr.select.radscore import (
     RadscoreLogit,
     apply_formula,
@@ -142,7 +145,9 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
     if s.compare_classifiers:
         classifiers = compare_classifiers(pipe[:-1], X, y, s.classifier_folds, seed).select(
             pl.lit(roi).alias("roi"), pl.lit(label).alias("family"), pl.all())
-    return pipe, funnel(pipe, roi, cols), formulas, label, classifiers
+    info = {"families": details(pipe, cols), "radscore_adjustment":
+            pipe.named_steps["radscore"].adjustment_}
+    return info, funnel(pipe, roi, cols), formulas, label, classifiers
 
 
 def run(study: Study) -> dict[str, Path]:
@@ -163,10 +168,12 @@ def run(study: Study) -> dict[str, Path]:
     icc_rows: list[pl.DataFrame] = []
     steps, classif, scores = [], [], outcome
     roi_cols: list[str] = []
+    decisions: dict[str, dict] = {}
     fam_cols: list[str] = []
     for roi in track([r.name for r in cfg.rois], description="selecting", console=console):
         data, fam_names, icc = _roi_data(study, longs, roi, outcome, icc_rows)
-        _, fun, formulas, label, cl = _fit_roi(study, roi, data, fam_names, icc, seed)
+        info, fun, formulas, label, cl = _fit_roi(study, roi, data, fam_names, icc, seed)
+        decisions[roi] = info
         steps.append(fun)
         if cl is not None:
             classif.append(cl)
@@ -200,4 +207,6 @@ def run(study: Study) -> dict[str, Path]:
         paths["classifiers"] = sel / "classifiers.parquet"
         pl.concat(classif).write_parquet(paths["classifiers"])
     write_provenance(sel / "provenance.json", prov)
+    paths["details"] = sel / "details.json"
+    paths["details"].write_text(json.dumps(decisions, indent=2))
     return paths
