@@ -104,6 +104,10 @@ class MrmrRandomForest(_Selector):
     The RF only judges how many of the ranked features to keep (the reference study's
     "mRMR combined with a random forest classifier, 5-fold cross-validation"); k is the
     grid value with the highest mean AUC, the smaller k on ties. ``cv_auc_`` keeps the curve.
+    The ranking is computed once on the data given to ``fit``; the inner CV only chooses k.
+    Honest performance estimates come from refitting this whole step in outer resamples
+    (``validation.cv_auc``). Cost: len(k_grid) × folds forests of ``trees`` trees — the
+    dominant cost of the chain, hence a small judging forest (25 trees) by default.
     """
 
     def __init__(self, method: str = "mid", k_grid=DEFAULT_K_GRID, folds: int = 5,
