@@ -43,7 +43,8 @@ def main(B: int) -> dict:
     y[rng.choice(N, EVENTS, replace=False)] = 1
     s = SelectSettings()
     res: dict = {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-                 "n_patients": N, "events": EVENTS, "settings": s.model_dump()}
+                 "n_patients": N, "events": EVENTS, "settings": s.model_dump(),
+                 "loadavg_at_start": os.getloadavg()}
     t0 = time.perf_counter()
     fitted = {}
     for j, (roi, effect) in enumerate({"disc": 1.0, "muscle": 0.6}.items()):
@@ -79,6 +80,7 @@ def main(B: int) -> dict:
     boot = bootstrap_auc(pipe, X, y, B=B, seed=1, progress=progress)
     res["bootstrap"].update({k: boot[k] for k in ("apparent", "optimism", "corrected", "redrawn")})
     res["bootstrap"]["roi"] = "disc"
+    res["loadavg_at_end"] = os.getloadavg()
     OUT.write_text(json.dumps(res, indent=2))
     return res
 
