@@ -15,7 +15,7 @@ app = typer.Typer(help="Feature selection and Radscores.", no_args_is_help=True)
 @app.command("run")
 @friendly
 def run_cmd(study: Path = typer.Argument(..., help="study.yaml (or its folder).")) -> None:
-    """ICC, selection chain and Radscores for every ROI (writes selection/ and radscores.parquet)."""
+    """ICC, selection chain and Radscores for every ROI (selection/, radscores.parquet)."""
     from spinedlr.config import load_study
     from spinedlr.select.stage import run
 

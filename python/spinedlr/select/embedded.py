@@ -49,7 +49,7 @@ def _deviance(y: np.ndarray, p: np.ndarray) -> float:
 class LassoSelector(_Selector):
     """Keep the features with non-zero L1-logistic coefficients at the CV-chosen λ."""
 
-    def __init__(self, folds: int = 10, lambda_rule: str = "min", n_lambda: int = 30,
+    def __init__(self, folds: int = 10, lambda_rule: str = "min", n_lambda: int = 20,
                  lambda_ratio: float = 1e-2, random_state: int = 0):
         self.folds = folds
         self.lambda_rule = lambda_rule

@@ -32,7 +32,7 @@ from spinedlr.select.folds import stratified_folds
 
 log = logging.getLogger(__name__)
 
-DEFAULT_K_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20)
+DEFAULT_K_GRID = (1, 2, 3, 4, 6, 8, 10, 12, 15, 20)
 
 
 def rank_bins(X: np.ndarray, bins: int) -> np.ndarray:
@@ -104,10 +104,14 @@ class MrmrRandomForest(_Selector):
     The RF only judges how many of the ranked features to keep (the reference study's
     "mRMR combined with a random forest classifier, 5-fold cross-validation"); k is the
     grid value with the highest mean AUC, the smaller k on ties. ``cv_auc_`` keeps the curve.
+    The ranking is computed once on the data given to ``fit``; the inner CV only chooses k.
+    Honest performance estimates come from refitting this whole step in outer resamples
+    (``validation.cv_auc``). Cost: len(k_grid) × folds forests of ``trees`` trees — the
+    dominant cost of the chain, hence a small judging forest (25 trees) by default.
     """
 
     def __init__(self, method: str = "mid", k_grid=DEFAULT_K_GRID, folds: int = 5,
-                 trees: int = 50, bins: int = 5, random_state: int = 0):
+                 trees: int = 25, bins: int = 5, random_state: int = 0):
         self.method = method
         self.k_grid = k_grid
         self.folds = folds
@@ -129,8 +133,9 @@ class MrmrRandomForest(_Selector):
                 for k in grid:
                     rf = RandomForestClassifier(self.trees, random_state=self.random_state,
                                                 n_jobs=1)
-                    rf.fit(X[tr][:, order[:k]], y[tr])
-                    aucs[k].append(roc_auc_score(y[te], rf.predict_proba(X[te][:, order[:k]])[:, 1]))
+                    cols = order[:k]
+                    rf.fit(X[tr][:, cols], y[tr])
+                    aucs[k].append(roc_auc_score(y[te], rf.predict_proba(X[te][:, cols])[:, 1]))
             self.cv_auc_ = {k: float(np.mean(v)) for k, v in aucs.items()}
             best = max(self.cv_auc_.values())
             self.k_ = min(k for k, v in self.cv_auc_.items() if v == best)

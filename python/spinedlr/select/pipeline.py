@@ -40,9 +40,11 @@ from spinedlr.select.settings import SelectSettings
 def family_chain(s: SelectSettings, seed: int, icc: np.ndarray | None = None,
                  pca: int | None = None, zscore: bool = False) -> Pipeline:
     """The selection steps for one feature matrix, in the order the settings switch on."""
-    steps: list = [("constant", DropConstant())]
+    # ICC first: its values are aligned with the input columns (a fixed, outcome-free mask).
+    steps: list = []
     if icc is not None and s.icc_threshold is not None:
         steps.append(("icc", IccFilter(icc=icc, threshold=s.icc_threshold)))
+    steps.append(("constant", DropConstant()))
     if zscore:
         steps.append(("zscore", StandardScaler()))
     if pca:
@@ -119,6 +121,37 @@ def _chain_rows(chain: Pipeline, n_input: int) -> list[tuple[str, int, int]]:
             sup = step.get_support()
             rows.append((name, int(sup.size), int(sup.sum())))
     return rows
+
+
+def _chains(pipe: Pipeline, families: dict[str, list[int]]) -> dict[str, Pipeline]:
+    if "select" in pipe.named_steps:
+        ct = pipe.named_steps["select"]
+        return {fam: ct.named_transformers_[fam] for fam in families}
+    label = "fused" if len(families) > 1 else next(iter(families))
+    return {label: Pipeline(pipe.steps[:-1])}
+
+
+def details(pipe: Pipeline, families: dict[str, list[int]]) -> dict[str, dict]:
+    """What each data-driven step decided, per family: mRMR k and its RF CV AUC curve,
+    LASSO λ_min / λ_1se / λ used, SVM-RFE size, and which steps made a logged adjustment."""
+    out = {}
+    for fam, chain in _chains(pipe, families).items():
+        d: dict = {"adjusted_steps": [n for n, st in chain.steps if getattr(st, "adjusted_", 0)]}
+        for name, st in chain.steps:
+            if name == "mrmr_rf":
+                d["mrmr_k"] = int(st.k_)
+                d["mrmr_rf_cv_auc"] = {str(k): v for k, v in st.cv_auc_.items()}
+            las = getattr(st, "lasso_", st if name == "lasso" else None)
+            if las is not None:
+                d["lasso"] = {"lambda_min": las.lambda_min_, "lambda_1se": las.lambda_1se_,
+                              "lambda_used": las.lambda_, "n_selected": int(las.support_.sum())}
+                if getattr(las, "adjusted_", False):
+                    d["adjusted_steps"].append("lasso")
+            svm = getattr(st, "svm_rfe_", st if name == "svm_rfe" else None)
+            if svm is not None:
+                d["svm_rfe_n_selected"] = int(svm.support_.sum())
+        out[fam] = d
+    return out
 
 
 def funnel(pipe: Pipeline, roi: str, families: dict[str, list[int]]) -> pl.DataFrame:

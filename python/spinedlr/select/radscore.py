@@ -5,9 +5,10 @@ sample SDs (ddof = 1, as R's ``sd()``). The formula is exported as JSON and CSV 
 can recompute it, and ``apply_formula`` scores new patients with exactly that arithmetic.
 
 Perfect (or quasi-) separation makes the unpenalised maximum-likelihood coefficients
-diverge. It is detected (fit not converged, a standardised |coef| > ``max_abs_coef``,
-or the fitted linear predictor separates the classes completely) and handled by refitting with a ridge penalty (C = ``ridge_C``); the adjustment is logged
-and written into the formula (``adjustment``), never silent.
+diverge. It is detected (fit not converged, a standardised |coef| > ``max_abs_coef``, or
+the fitted linear predictor separates the classes completely) and handled by refitting
+with a ridge penalty (C = ``ridge_C``); the adjustment is logged and written into the
+formula (``adjustment``), never silent.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ class SelectSettings(BaseModel):
     icc_rater: str | None = Field("rater2", description="Second rater for the ICC; null = no ICC.")
     icc_form: Literal["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"] = "ICC2"
     icc_threshold: float | None = 0.75
+    nonfinite: Literal["error", "drop_feature"] = Field(
+        "error", description="NaN/inf feature values: stop with an error naming patient and "
+        "feature, or drop those features with a logged warning.")
     families: list[Literal["radiomics", "deep"]] = ["radiomics", "deep"]
     deep_pca: int | None = Field(None, ge=1, description="PCA components for deep features.")
     fusion: Literal["union", "concat"] = Field(
@@ -35,9 +38,9 @@ class SelectSettings(BaseModel):
     mrmr: bool = True
     mrmr_method: Literal["mid", "corr"] = "mid"
     mrmr_bins: int = Field(5, ge=2)
-    mrmr_k_grid: list[int] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20]
+    mrmr_k_grid: list[int] = [1, 2, 3, 4, 6, 8, 10, 12, 15, 20]
     mrmr_folds: int = Field(5, ge=2)
-    rf_trees: int = Field(50, ge=1)
+    rf_trees: int = Field(25, ge=1, description="Trees of the RF that judges k (not a model).")
     pearson_threshold: float | None = 0.9
     spearman_threshold: float | None = None
     association_threshold: float | None = 0.3

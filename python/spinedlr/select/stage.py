@@ -16,12 +16,15 @@ Writes under ``study.output``:
   Radscore when deep features exist, else radiomics), ``radscore_combined`` (log-odds of the
   logistic model of all ROI Radscores; only patients with every ROI), and
   ``radscore_<roi>_<family>`` for each family;
+* ``selection/details.json`` — per ROI and family: mRMR k and its RF CV AUC curve, LASSO
+  λ_min / λ_1se / λ used, SVM-RFE size, steps that made a logged adjustment;
 * ``selection/classifiers.parquet`` when ``compare_classifiers`` is on;
 * ``selection/provenance.json``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -37,7 +40,7 @@ from spinedlr.provenance import provenance, write_provenance
 from spinedlr.select.classifiers import compare_classifiers
 from spinedlr.select.folds import TooFewEventsError, check_events
 from spinedlr.select.icc import icc_table
-from spinedlr.select.pipeline import funnel, roi_pipeline, selected_features
+from spinedlr.select.pipeline import details, funnel, roi_pipeline, selected_features
 from spinedlr.select.radscore import (
     RadscoreLogit,
     apply_formula,
@@ -73,7 +76,7 @@ def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_ro
             if fam == "radiomics":
                 raise InputError(f"{path}: no {fam} features for ROI {roi}, rater {s.model_rater}")
             continue
-        check_finite(w1, path, roi, s.model_rater)
+        w1 = check_finite(w1, path, roi, s.model_rater, s.nonfinite)
         names = w1.columns[1:]
         clash = set(names) & set(data.columns)
         if clash:
@@ -85,7 +88,10 @@ def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_ro
                 log.warning("ROI %s, %s: no %s features; ICC step skipped", roi, fam, s.icc_rater)
             else:
                 w2 = w2.select("patient_id", *[n for n in names if n in w2.columns])
-                check_finite(w2, path, roi, s.icc_rater)
+                w2 = check_finite(w2, path, roi, s.icc_rater, s.nonfinite)
+                if s.nonfinite == "drop_feature":  # dropped for one rater → for both
+                    names = [n for n in names if n in w2.columns]
+                    w1 = w1.select("patient_id", *names)
                 if w2.width - 1 != len(names):
                     raise InputError(f"{path}: ROI {roi}: {s.icc_rater} lacks "
                                      f"{len(names) - w2.width + 1} of {s.model_rater}'s features")
@@ -130,7 +136,8 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
         formulas[label]["pca"] = next((p for p in pcas if p), None)
         for fam, c in cols.items():
             chain = ct.named_transformers_[fam]
-            feats = [str(x) for x in chain.get_feature_names_out(np.asarray(fam_names[fam], dtype=object))]
+            fam_in = np.asarray(fam_names[fam], dtype=object)
+            feats = [str(x) for x in chain.get_feature_names_out(fam_in)]
             m = RadscoreLogit().fit(chain.transform(X[:, c]), y)
             formulas[fam] = formula_dict(m, feats, family=fam,
                                          pca=_pca_of(chain, fam_names[fam]), **meta)
@@ -138,7 +145,9 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
     if s.compare_classifiers:
         classifiers = compare_classifiers(pipe[:-1], X, y, s.classifier_folds, seed).select(
             pl.lit(roi).alias("roi"), pl.lit(label).alias("family"), pl.all())
-    return pipe, funnel(pipe, roi, cols), formulas, label, classifiers
+    info = {"families": details(pipe, cols), "radscore_adjustment":
+            pipe.named_steps["radscore"].adjustment_}
+    return info, funnel(pipe, roi, cols), formulas, label, classifiers
 
 
 def run(study: Study) -> dict[str, Path]:
@@ -155,18 +164,21 @@ def run(study: Study) -> dict[str, Path]:
         path = out / "features" / f"{fam}.parquet"
         if fam == "radiomics" or path.exists():
             longs[fam] = (read_long(path), path)
+    prov = provenance(cfg, "select", {"stage_seed": seed})
     icc_rows: list[pl.DataFrame] = []
     steps, classif, scores = [], [], outcome
     roi_cols: list[str] = []
+    decisions: dict[str, dict] = {}
     fam_cols: list[str] = []
     for roi in track([r.name for r in cfg.rois], description="selecting", console=console):
         data, fam_names, icc = _roi_data(study, longs, roi, outcome, icc_rows)
-        _, fun, formulas, label, cl = _fit_roi(study, roi, data, fam_names, icc, seed)
+        info, fun, formulas, label, cl = _fit_roi(study, roi, data, fam_names, icc, seed)
+        decisions[roi] = info
         steps.append(fun)
         if cl is not None:
             classif.append(cl)
         for fam, f in formulas.items():
-            write_formula(f, sel / f"radscore_{roi}_{fam}.json")
+            write_formula({**f, "provenance": prov}, sel / f"radscore_{roi}_{fam}.json")
             col = f"radscore_{roi}_{fam}"
             rs = apply_formula(f, data).rename({"radscore": col})
             scores = scores.join(rs, on="patient_id", how="left")
@@ -178,7 +190,7 @@ def run(study: Study) -> dict[str, Path]:
         m = RadscoreLogit().fit(both.select(roi_cols).to_numpy(), both["outcome"].to_numpy())
         f = formula_dict(m, roi_cols, family="combined", n=both.height,
                          events=int(both["outcome"].sum()))
-        write_formula(f, sel / "radscore_combined.json")
+        write_formula({**f, "provenance": prov}, sel / "radscore_combined.json")
         scores = scores.join(apply_formula(f, both).rename({"radscore": "radscore_combined"}),
                              on="patient_id", how="left")
     main = [*roi_cols, *(["radscore_combined"] if len(roi_cols) > 1 else [])]
@@ -194,5 +206,7 @@ def run(study: Study) -> dict[str, Path]:
     if classif:
         paths["classifiers"] = sel / "classifiers.parquet"
         pl.concat(classif).write_parquet(paths["classifiers"])
-    write_provenance(sel / "provenance.json", provenance(cfg, "select", {"stage_seed": seed}))
+    write_provenance(sel / "provenance.json", prov)
+    paths["details"] = sel / "details.json"
+    paths["details"].write_text(json.dumps(decisions, indent=2))
     return paths

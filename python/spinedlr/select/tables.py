@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from spinedlr.errors import InputError
+
+log = logging.getLogger(__name__)
 
 LONG_COLUMNS = ("patient_id", "roi", "rater", "image_type", "feature_class", "feature", "value")
 
@@ -52,8 +55,13 @@ def to_wide(long: pl.DataFrame, roi: str, rater: str, path: Path) -> pl.DataFram
     return wide.select("patient_id", *names)
 
 
-def check_finite(wide: pl.DataFrame, path: Path, roi: str, rater: str) -> None:
-    """InputError naming the patient(s) and feature(s) whose value is missing, NaN or inf."""
+def check_finite(wide: pl.DataFrame, path: Path, roi: str, rater: str,
+                 policy: str = "error") -> pl.DataFrame:
+    """Find missing, NaN or inf values, naming each patient and feature.
+
+    ``policy="error"`` raises InputError; ``"drop_feature"`` drops the affected features
+    with a logged warning that names them (the documented adjustment). Returns the table.
+    """
     names = [c for c in wide.columns if c != "patient_id"]
     X = wide.select(names).to_numpy().astype(float)
     bad = np.argwhere(~np.isfinite(X))
@@ -61,6 +69,13 @@ def check_finite(wide: pl.DataFrame, path: Path, roi: str, rater: str) -> None:
         shown = [f"patient {wide['patient_id'][int(i)]}: {names[j]} = {X[i, j]}"
                  for i, j in bad[:10]]
         more = f"\n... and {len(bad) - 10} more" if len(bad) > 10 else ""
+        if policy == "drop_feature":
+            drop = sorted({names[j] for _, j in bad})
+            log.warning("%s: ROI %s, rater %s: dropped %d feature(s) with non-finite values: "
+                        "%s\n%s", path, roi, rater, len(drop), ", ".join(drop[:20]),
+                        "\n".join(shown) + more)
+            return wide.drop(drop)
         raise InputError(f"{path}: ROI {roi}, rater {rater}: {len(bad)} value(s) missing or not "
                          "finite (fix the extraction or exclude the patient):\n"
                          + "\n".join(shown) + more)
+    return wide

@@ -42,11 +42,11 @@ def cv_auc(pipe: Pipeline, X: np.ndarray, y: np.ndarray, folds: int = 10, seed: 
 
 
 def bootstrap_auc(pipe: Pipeline, X: np.ndarray, y: np.ndarray, B: int = 200, seed: int = 0,
-                  progress: Callable[[int], None] | None = None) -> dict:
+                  progress: Callable[[int], None] | None = None, min_events: int = 10) -> dict:
     """Optimism-corrected AUC: apparent − mean(AUC_boot on boot − AUC_boot on original).
 
-    Each resample refits the full pipeline. Resamples that lack enough events for the
-    chain's inner CV are redrawn (counted in ``redrawn``), never silently skipped.
+    Each resample refits the full pipeline. Resamples with fewer than ``min_events``
+    patients in an outcome class (the chain's largest inner CV) are redrawn (counted in ``redrawn``), never silently skipped.
     """
     y = binary_outcome(y)
     apparent = roc_auc_score(y, clone(pipe).fit(X, y).decision_function(X))
@@ -55,7 +55,7 @@ def bootstrap_auc(pipe: Pipeline, X: np.ndarray, y: np.ndarray, B: int = 200, se
     while len(optimism) < B:
         idx = rng.integers(0, n, n)
         try:
-            check_events(y[idx], 10, "bootstrap resample")
+            check_events(y[idx], min_events, "bootstrap resample")
         except ValueError:
             redrawn += 1
             continue

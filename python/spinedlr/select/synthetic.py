@@ -1,4 +1,4 @@
-"""Synthetic feature tables with planted signal for the selection tests and benchmark.
+"""Synthetic feature tables with planted signal (tests, benchmark, sanity checks of a setup).
 
 Features (columns of the rater-1 matrix):
   ``inf_0..inf_{k-1}``  informative: shifted by ``effect`` SDs in patients with the outcome;
