@@ -28,6 +28,7 @@ import polars as pl
 from rich.progress import Progress
 
 from spinedlr import stats
+from spinedlr.cli_support import console
 from spinedlr.config import CovariateType, Study
 from spinedlr.errors import InputError
 from spinedlr.manifest import load_manifest
@@ -47,7 +48,10 @@ def load_data(study: Study) -> tuple[pl.DataFrame, list[str]]:
     for col in ("patient_id", "outcome"):
         if col not in rad.columns:
             raise InputError(f"{path}: missing column '{col}'")
-    scores = [c for c in rad.columns if c.startswith(SCORE_PREFIX)]
+    # The ROI Radscores and their combination are the study's models; the per-family columns
+    # (radscore_<roi>_<family>) stay in radscores.parquet for users but are not re-evaluated.
+    main = [f"{SCORE_PREFIX}{r.name}" for r in cfg.rois] + [f"{SCORE_PREFIX}combined"]
+    scores = [c for c in main if c in rad.columns] or [c for c in rad.columns if c.startswith(SCORE_PREFIX)]
     if not scores:
         raise InputError(f"{path}: no Radscore columns (named {SCORE_PREFIX}*)")
     man = load_manifest(study).rename({cfg.patient_id: "patient_id"})
@@ -163,9 +167,16 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
         for x in (a, b):
             if x not in cut:
                 raise InputError(f"evaluate.interaction names '{x}', which is not a Radscore column ({', '.join(scores)})")
-        out["table4"] = stats.interaction_groups(md, "outcome", a, b, cut[a], cut[b], covs, conf_level=st.conf_level) \
-            .with_columns(pl.lit(a).alias("score_a"), pl.lit(b).alias("score_b"),
-                          pl.lit(cut[a]).alias("cut_a"), pl.lit(cut[b]).alias("cut_b"))
+        try:
+            out["table4"] = stats.interaction_groups(md, "outcome", a, b, cut[a], cut[b], covs,
+                                                     conf_level=st.conf_level) \
+                .with_columns(pl.lit(a).alias("score_a"), pl.lit(b).alias("score_b"),
+                              pl.lit(cut[a]).alias("cut_a"), pl.lit(cut[b]).alias("cut_b"))
+        except stats.StatsError as err:
+            # Small studies often leave a group with no events (or only events): Table 4 then
+            # has no finite odds ratio. The rest of the analysis stands; the report says why.
+            console.print(f"[yellow]Table 4 not estimable:[/] {err}")
+            out["table4_note"] = pl.DataFrame({"score_a": [a], "score_b": [b], "reason": [str(err)]})
         order = ["High/High", "Low/High", "High/Low", "Low/Low"]
         group = pl.when(pl.col(a) >= cut[a]).then(pl.lit("High")).otherwise(pl.lit("Low")) + "/" + \
             pl.when(pl.col(b) >= cut[b]).then(pl.lit("High")).otherwise(pl.lit("Low"))

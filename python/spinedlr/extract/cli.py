@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+
 from spinedlr.cli_support import console, friendly
 
 app = typer.Typer(help="Feature extraction: PyRadiomics and deep features.", no_args_is_help=True)
-
 
 
 @app.command()

@@ -59,8 +59,8 @@ def radscore_formulas(selection_dir: Path) -> pl.DataFrame | None:
         name = js.stem.removeprefix("radscore_")
         rows.append({"radscore": name, "term": "(intercept)", "coefficient": spec.get("intercept"),
                      "mean": None, "sd": None})
-        for term in spec.get("terms", []):
-            rows.append({"radscore": name, "term": term["feature"], "coefficient": term["coefficient"],
+        for term in spec.get("features", []):
+            rows.append({"radscore": name, "term": term["feature"], "coefficient": term["coef"],
                          "mean": term.get("mean"), "sd": term.get("sd")})
     return pl.DataFrame(rows) if rows else None
 

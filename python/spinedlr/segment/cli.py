@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+
 from spinedlr.cli_support import console, friendly
 
 

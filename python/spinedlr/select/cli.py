@@ -6,10 +6,10 @@ from pathlib import Path
 
 import polars as pl
 import typer
+
 from spinedlr.cli_support import console, friendly
 
 app = typer.Typer(help="Feature selection and Radscores.", no_args_is_help=True)
-
 
 
 @app.command("run")

@@ -52,4 +52,7 @@ class SelectSettings(BaseModel):
     combine: Literal["intersection", "union", "sequential"] = "intersection"
     compare_classifiers: bool = False
     classifier_folds: int = Field(5, ge=2)
+    validation_folds: int = Field(
+        5, ge=0, description="k of the full-pipeline vs final-model-only CV written to "
+        "selection/validation.parquet (the leakage gap); 0 skips it.")
     seed_offset: int = Field(5, description="Added to the study seed for this stage.")

@@ -18,6 +18,8 @@ Writes under ``study.output``:
   ``radscore_<roi>_<family>`` for each family;
 * ``selection/details.json`` — per ROI and family: mRMR k and its RF CV AUC curve, LASSO
   λ_min / λ_1se / λ used, SVM-RFE size, steps that made a logged adjustment;
+* ``selection/validation.parquet`` — per ROI: k-fold CV AUC with the selection refitted in
+  every fold beside selection done once on all patients (the leakage gap);
 * ``selection/classifiers.parquet`` when ``compare_classifiers`` is on;
 * ``selection/provenance.json``.
 """
@@ -49,6 +51,7 @@ from spinedlr.select.radscore import (
     write_formula,
 )
 from spinedlr.select.tables import check_finite, read_long, to_wide
+from spinedlr.select.validation import cv_auc
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -99,6 +102,16 @@ def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_ro
                 icc_rows.append(tab.select(pl.lit(roi).alias("roi"), pl.lit(fam).alias("family"),
                                            pl.all()))
                 icc[fam] = tab["icc"].fill_null(np.nan).to_numpy()
+                if not np.any(icc[fam] > s.icc_threshold):
+                    msg = (f"ROI {roi}: no {fam} feature has ICC > {s.icc_threshold} between "
+                           f"{s.model_rater} and {s.icc_rater}")
+                    if fam == "radiomics":
+                        raise InputError(f"{msg}; check that both raters' masks outline the same tissue")
+                    # A family no rater agreement supports is left out, loudly, not fatal:
+                    # e.g. deep features of a network too briefly trained to be reproducible.
+                    console.print(f"[yellow]{msg}: the {fam} family is left out of this ROI's Radscore[/]")
+                    del icc[fam]
+                    continue
         missing = outcome.join(w1, on="patient_id", how="anti")["patient_id"].to_list()
         if missing:
             console.print(f"[yellow]ROI {roi}, {fam}:[/] no features for {len(missing)} "
@@ -147,7 +160,16 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
             pl.lit(roi).alias("roi"), pl.lit(label).alias("family"), pl.all())
     info = {"families": details(pipe, cols), "radscore_adjustment":
             pipe.named_steps["radscore"].adjustment_}
-    return info, funnel(pipe, roi, cols), formulas, label, classifiers
+    validation = None
+    if s.validation_folds:
+        rows = [cv_auc(roi_pipeline(s, seed, cols, icc), X, y, s.validation_folds, seed, mode)
+                for mode in ("full", "final_only")]
+        validation = pl.DataFrame([{
+            "roi": roi, "family": label, "method": f"{r['folds']}-fold CV",
+            "selection": "refitted in every fold" if r["mode"] == "full" else "once, on all patients",
+            "auc": r["auc"], "fold_auc_sd": float(np.std(r["fold_auc"], ddof=1)),
+        } for r in rows])
+    return info, funnel(pipe, roi, cols), formulas, label, classifiers, validation
 
 
 def run(study: Study) -> dict[str, Path]:
@@ -170,10 +192,13 @@ def run(study: Study) -> dict[str, Path]:
     roi_cols: list[str] = []
     decisions: dict[str, dict] = {}
     fam_cols: list[str] = []
+    validations: list[pl.DataFrame] = []
     for roi in track([r.name for r in cfg.rois], description="selecting", console=console):
         data, fam_names, icc = _roi_data(study, longs, roi, outcome, icc_rows)
-        info, fun, formulas, label, cl = _fit_roi(study, roi, data, fam_names, icc, seed)
+        info, fun, formulas, label, cl, val = _fit_roi(study, roi, data, fam_names, icc, seed)
         decisions[roi] = info
+        if val is not None:
+            validations.append(val)
         steps.append(fun)
         if cl is not None:
             classif.append(cl)
@@ -203,6 +228,9 @@ def run(study: Study) -> dict[str, Path]:
     else:
         paths.pop("icc")
     scores.write_parquet(paths["radscores"])
+    if validations:
+        paths["validation"] = sel / "validation.parquet"
+        pl.concat(validations).write_parquet(paths["validation"])
     if classif:
         paths["classifiers"] = sel / "classifiers.parquet"
         pl.concat(classif).write_parquet(paths["classifiers"])
