@@ -53,6 +53,9 @@ class SegmentSettings(BaseModel):
     epochs: int | None = Field(default=None, ge=1)
     lr: float | None = Field(default=None, gt=0)
     weight_decay: float | None = Field(default=None, ge=0)
+    max_train_patients: int | None = Field(
+        default=None, ge=2, description="Train on a seeded random subset of this many patients "
+        "(None = all): the network only needs enough anatomy, and training time grows with it.")
     val_fraction: float = Field(
         default=0.2,
         gt=0,

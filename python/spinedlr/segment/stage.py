@@ -97,9 +97,14 @@ def train_study(
     selected = _rois(study, rois)
     loaded = {roi.name: load_roi_cases(study, roi, True, console) for roi in selected}
     results = {}
+    cap = study.config.segment.max_train_patients
     for i, roi in enumerate(selected):
+        cases = loaded[roi.name]
+        if cap and len(cases) > cap:
+            keep = np.random.default_rng(study.config.seed + SEED_OFFSET).choice(len(cases), cap, replace=False)
+            cases = [cases[j] for j in sorted(keep)]
         results[roi.name] = train_model(
-            loaded[roi.name],
+            cases,
             roi=roi.name,
             labels=roi.labels,
             slice_axis=roi.slice_axis,
