@@ -81,6 +81,16 @@ class Roi(Strict):
         return self
 
 
+MUSCLE_LABELS = {
+    1: "multifidus_left",
+    2: "multifidus_right",
+    3: "erector_spinae_left",
+    4: "erector_spinae_right",
+    5: "psoas_left",
+    6: "psoas_right",
+}
+
+
 def _reference_covariates() -> list[Covariate]:
     c = Covariate
     return [
@@ -135,14 +145,7 @@ def _reference_rois() -> list[Roi]:
             dim="3D",
             plane="axial",
             slice_axis=0,
-            labels={
-                1: "multifidus_left",
-                2: "multifidus_right",
-                3: "erector_spinae_left",
-                4: "erector_spinae_right",
-                5: "psoas_left",
-                6: "psoas_right",
-            },
+            labels=dict(MUSCLE_LABELS),
             combine="union",
         ),
     ]

@@ -21,20 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from spinedlr.config import MUSCLE_LABELS
 from spinedlr.demo.mr_signal import bias_field, rician
 from spinedlr.demo.shapes import grid, smooth_field, soft, superellipse
 
 SHAPE = (5, 96, 96)
 SPACING = (1.8, 1.8, 4.0)
 DIRECTION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-LABELS = {
-    1: "multifidus_left",
-    2: "multifidus_right",
-    3: "erector_spinae_left",
-    4: "erector_spinae_right",
-    5: "psoas_left",
-    6: "psoas_right",
-}
+LABELS = MUSCLE_LABELS
 MUSCLE_T2, FAT_T2 = 0.26, 0.88
 # share of the fat fraction each muscle gets (multifidus degenerates first, psoas least)
 FAT_SHARE = {"multifidus": 1.3, "erector_spinae": 1.0, "psoas": 0.35}

@@ -13,6 +13,9 @@ app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_
 
 
 RoiOpt = typer.Option(None, "--roi", help="ROI name (repeatable); default: every ROI.")
+PresetOpt = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml).")
+EpochsOpt = typer.Option(None, "--epochs", help="Override the preset's epochs.")
+FreshOpt = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch.")
 
 
 def _study(path: Path, preset: str | None = None, epochs: int | None = None):
@@ -34,9 +37,9 @@ def _study(path: Path, preset: str | None = None, epochs: int | None = None):
 def train(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     roi: list[str] = RoiOpt,
-    preset: str = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml)."),
-    epochs: int = typer.Option(None, "--epochs", help="Override the preset's epochs."),
-    fresh: bool = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch."),
+    preset: str = PresetOpt,
+    epochs: int = EpochsOpt,
+    fresh: bool = FreshOpt,
 ) -> None:
     """Train one network per ROI on the training rater's masks -> out/models/<roi>.pt."""
     from spinedlr.segment.stage import train_study
@@ -121,9 +124,9 @@ def evaluate(
 def run_cmd(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     roi: list[str] = RoiOpt,
-    preset: str = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml)."),
-    epochs: int = typer.Option(None, "--epochs", help="Override the preset's epochs."),
-    fresh: bool = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch."),
+    preset: str = PresetOpt,
+    epochs: int = EpochsOpt,
+    fresh: bool = FreshOpt,
 ) -> None:
     """The whole stage: train, predict every patient into out/masks/<roi>/, evaluate."""
     from spinedlr.segment.stage import run
