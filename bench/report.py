@@ -12,6 +12,7 @@ Writes bench/results/report.json with
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,15 +51,15 @@ def truth_aucs(demo: Path) -> dict[str, float]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="spinedlr-bench-") as tmp:
-        clone = Path(tmp) / "spinedlr"
-        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-        setup_s = timed(["make", "setup"], clone)
-        report_s = timed(["make", "report"], clone)
-        demo = clone / "out" / "demo"
-        t2 = pl.read_parquet(demo / "out" / "stats" / "table2.parquet").filter(pl.col("model") == "unadjusted")
-        report = {r["score"]: r["auc"] for r in t2.iter_rows(named=True)}
-        truth = truth_aucs(demo)
+    clone = Path(tempfile.gettempdir()) / "spinedlr-bench-report"
+    shutil.rmtree(clone, ignore_errors=True)  # kept after the run, to look at the report
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    setup_s = timed(["make", "setup"], clone)
+    report_s = timed(["make", "report"], clone)
+    demo = clone / "out" / "demo"
+    t2 = pl.read_parquet(demo / "out" / "stats" / "table2.parquet").filter(pl.col("model") == "unadjusted")
+    report = {r["score"]: r["auc"] for r in t2.iter_rows(named=True)}
+    truth = truth_aucs(demo)
     order_report = sorted(truth, key=lambda k: -report.get(k, float("nan")))
     order_truth = sorted(truth, key=lambda k: -truth[k])
     result = {
@@ -69,6 +70,7 @@ def main() -> int:
         "disc_auc_gap": round(report["radscore_disc"] - truth["radscore_disc"], 4),
         "order_report": order_report, "order_truth": order_truth,
         "order_matches": order_report == order_truth,
+        "report": str(demo / "out" / "report" / "study.html"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))

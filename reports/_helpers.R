@@ -4,7 +4,12 @@
 read_tbl <- function(name) {
   f <- file.path(data_dir, paste0(name, ".csv"))
   if (!file.exists(f)) return(NULL)
-  utils::read.csv(f, check.names = FALSE, stringsAsFactors = FALSE)
+  df <- utils::read.csv(f, check.names = FALSE, stringsAsFactors = FALSE)
+  # Polars writes booleans as true/false, which read.csv leaves as text.
+  for (col in names(df)) {
+    if (is.character(df[[col]]) && all(df[[col]] %in% c("true", "false", NA))) df[[col]] <- df[[col]] == "true"
+  }
+  df
 }
 
 fmt <- function(x, digits = 3) ifelse(is.na(x), "", formatC(x, format = "f", digits = digits))
