@@ -63,3 +63,17 @@ def test_bad_input_raises_with_r_message(data, change, call, message):
     with pytest.raises(stats.StatsError, match=message) as err:
         run()
     assert isinstance(err.value, SpinedlrError)
+
+
+def test_starting_r_leaves_child_processes_a_working_python() -> None:
+    """rpy2 rewrites LD_LIBRARY_PATH; spawned workers (extraction, Dask) must still start."""
+    import subprocess
+    import sys
+
+    import polars as pl
+
+    from spinedlr import stats
+
+    stats.roc_summary(pl.DataFrame({"s": [1.0, 2, 3, 4, 5, 6], "y": [0, 0, 1, 0, 1, 1]}), "s", "y")
+    res = subprocess.run([sys.executable, "-c", "import ssl, multiprocessing"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

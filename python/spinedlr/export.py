@@ -50,7 +50,9 @@ def export_study(study: Study, dest: Path | None = None) -> Path:
             pl.read_parquet(table).write_csv(dest / f"{folder}_{table.stem}.csv")
         for js in sorted((out / folder).glob("*.json")):
             shutil.copy2(js, dest / js.name)
-    score_cols = [c for c in analysis.columns if c.startswith("radscore_")]
+    # The study's models (as in the evaluate stage): each ROI's Radscore and their combination.
+    main = [f"radscore_{r.name}" for r in cfg.rois] + ["radscore_combined"]
+    score_cols = [c for c in main if c in analysis.columns]
     r_vector = "c(" + ", ".join(f'"{c}"' for c in score_cols) + ")"
     (dest / "table2.R").write_text(SCRIPT.format(scores=r_vector, outcome=cfg.outcome))
     return dest

@@ -42,8 +42,17 @@ def _r() -> dict[str, Any]:
         if _STATE:
             return _STATE
         paths = _lib_paths()
+        library_path = os.environ.get("LD_LIBRARY_PATH")
         import rpy2.rinterface as ri
         import rpy2.robjects as ro
+
+        # rpy2 prepends R's and the system's library folders to LD_LIBRARY_PATH. This process
+        # has already loaded its libraries, but child processes (extraction workers, a Dask
+        # cluster) would load the system's instead of their Python's own and fail to start.
+        if library_path is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = library_path
         from rpy2.rinterface_lib import callbacks
         from rpy2.rinterface_lib.embedded import RRuntimeError
         from rpy2.robjects.packages import PackageNotInstalledError, importr
