@@ -6,7 +6,8 @@ qmd <- normalizePath(args[[1]])
 study_out <- normalizePath(args[[2]])
 fmt <- rmarkdown::html_document(
   toc = TRUE, toc_depth = 2, number_sections = FALSE, self_contained = TRUE,
-  df_print = "kable", fig_width = 7, fig_height = 4.5, theme = "cosmo"
+  df_print = "kable", fig_width = 7, fig_height = 4.5, theme = "cosmo",
+  mathjax = NULL  # no math in the report, and nothing may load from the web
 )
 rmarkdown::render(qmd, output_format = fmt, output_file = "study.html",
                   output_dir = dirname(qmd), params = list(study_out = study_out),

@@ -67,8 +67,9 @@ def test_report_numbers_come_from_the_stats_tables(study: Path) -> None:
     disc = t2.filter((pl.col("score") == "radscore_disc") & (pl.col("model") == "unadjusted")).row(0, named=True)
     expected = f"{disc['auc']:.3f} ({disc['auc_lower']:.3f}\u2013{disc['auc_upper']:.3f})"
     assert expected in html
-    # self-contained: no file or http references to images
+    # self-contained and offline: no file or web references to images, scripts or styles
     assert not re.search(r'<img[^>]+src="(?!data:)', html)
+    assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?:', html)
 
 
 def test_export_script_reproduces_table2_in_r(study: Path, tmp_path: Path) -> None:
