@@ -64,23 +64,17 @@ def icc_arrays(ratings: np.ndarray, form: IccForm = "ICC2", alpha: float = 0.05)
     mse, msw = ss_err / dfe, (ss_cols + ss_err) / dfw
     q = 1 - alpha / 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        if form in ("ICC1", "ICC1k"):
-            fval, df2 = msb / msw, dfw
-            fl, fu = fval / fdist.ppf(q, df1, dfw), fval * fdist.ppf(q, dfw, df1)
-            if form == "ICC1":
-                icc = (msb - msw) / (msb + (k - 1) * msw)
+        if form in ("ICC1", "ICC1k", "ICC3", "ICC3k"):
+            # One-way (ICC1) and two-way mixed consistency (ICC3) differ only in the error
+            # mean square and its degrees of freedom.
+            ms, df2 = (msw, dfw) if form.startswith("ICC1") else (mse, dfe)
+            fval = msb / ms
+            fl, fu = fval / fdist.ppf(q, df1, df2), fval * fdist.ppf(q, df2, df1)
+            if not form.endswith("k"):
+                icc = (msb - ms) / (msb + (k - 1) * ms)
                 lo, hi = (fl - 1) / (fl + k - 1), (fu - 1) / (fu + k - 1)
             else:
-                icc = (msb - msw) / msb
-                lo, hi = 1 - 1 / fl, 1 - 1 / fu
-        elif form in ("ICC3", "ICC3k"):
-            fval, df2 = msb / mse, dfe
-            fl, fu = fval / fdist.ppf(q, df1, dfe), fval * fdist.ppf(q, dfe, df1)
-            if form == "ICC3":
-                icc = (msb - mse) / (msb + (k - 1) * mse)
-                lo, hi = (fl - 1) / (fl + k - 1), (fu - 1) / (fu + k - 1)
-            else:
-                icc = (msb - mse) / msb
+                icc = (msb - ms) / msb
                 lo, hi = 1 - 1 / fl, 1 - 1 / fu
         elif form in ("ICC2", "ICC2k"):
             fval, df2 = msb / mse, dfe
