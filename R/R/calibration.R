@@ -55,12 +55,9 @@ calibrate_curve <- function(X, y, full, B) {
   total <- numeric(length(predy))
   count <- numeric(length(predy))
   for (i in seq_len(B)) {
-    idx <- sample(n, replace = TRUE)
-    yb <- y[idx]
-    if (length(unique(yb)) < 2) next
-    fit <- fit_logit(X[idx, , drop = FALSE], yb, start = full$coef)
-    if (!fit$converged) next
-    d <- cal_error(fit$eta, yb) - cal_error(drop(X %*% fit$coef), y)
+    b <- boot_refit(X, y, full$coef)
+    if (is.null(b)) next
+    d <- cal_error(b$fit$eta, b$y) - cal_error(drop(X %*% b$fit$coef), y)
     ok <- !is.na(d)
     total[ok] <- total[ok] + d[ok]
     count[ok] <- count[ok] + 1

@@ -104,18 +104,28 @@ recalibrate <- function(lp, y) {
   if (f$converged) f$coef else c(NA_real_, NA_real_)
 }
 
+# One bootstrap resample refitted from the full fit's coefficients (shared by validation and
+# calibration, so both skip the same resamples: one outcome class, or no convergence).
+# Returns NULL for a skipped resample, else the fit, the resample indices and outcomes.
+boot_refit <- function(X, y, start) {
+  idx <- sample(length(y), replace = TRUE)
+  yb <- y[idx]
+  if (length(unique(yb)) < 2) return(NULL)
+  fit <- fit_logit(X[idx, , drop = FALSE], yb, start = start)
+  if (!fit$converged) return(NULL)
+  list(fit = fit, idx = idx, y = yb)
+}
+
 bootstrap_rows <- function(X, y, full, boot_n, conf_level, row) {
   n <- length(y)
   app_auc <- fast_auc(y, full$eta)
   stats <- matrix(NA_real_, boot_n, 4, dimnames = list(NULL, c("oob", "auc_opt", "int_test", "slope_test")))
   for (i in seq_len(boot_n)) {
-    idx <- sample(n, replace = TRUE)
-    yb <- y[idx]
-    if (length(unique(yb)) < 2) next
-    fit <- fit_logit(X[idx, , drop = FALSE], yb, start = full$coef)
-    if (!fit$converged) next
-    lp <- drop(X %*% fit$coef)
-    train <- fast_auc(yb, fit$eta)
+    b <- boot_refit(X, y, full$coef)
+    if (is.null(b)) next
+    idx <- b$idx
+    lp <- drop(X %*% b$fit$coef)
+    train <- fast_auc(b$y, b$fit$eta)
     test <- fast_auc(y, lp)
     cal <- recalibrate(lp, y)
     oob <- setdiff(seq_len(n), idx)
