@@ -12,6 +12,9 @@ from spinedlr.stats.bridge import from_r
 @pytest.fixture(scope="module")
 def asah() -> pl.DataFrame:
     """pROC's aSAH data set, fetched through rpy2 (outcome Poor = 1, wfns as its grade)."""
+    from spinedlr.stats.bridge import _r
+
+    _r()  # R starts the way the toolkit starts it (library paths, environment)
     from rpy2.robjects.packages import data, importr
 
     raw = from_r(data(importr("pROC")).fetch("aSAH")["aSAH"])
