@@ -23,7 +23,7 @@ from spinedlr.errors import ConfigError
 from spinedlr.evaluate.settings import EvaluateSettings
 from spinedlr.extract.settings import ExtractSettings
 from spinedlr.report.settings import ReportSettings
-from spinedlr.segment.settings import SegmentSettings
+from spinedlr.segment.settings import NumberByPosition, SegmentSettings
 from spinedlr.select.settings import SelectSettings
 
 
@@ -60,6 +60,7 @@ class Roi(Strict):
     error). ``combine="union"`` treats all of them as one ROI for features (the reference
     study's paraspinal muscle ROI); ``"each"`` extracts per label. ``plane`` is the array axis
     that 2D segmentation slices along (0 = first array axis in SimpleITK's z, y, x order).
+    ``number_by_position`` is for labels that are the same structure at different levels.
     """
 
     name: str
@@ -71,6 +72,11 @@ class Roi(Strict):
     labels: dict[int, str] = Field(description="Mask label value -> name.")
     combine: Literal["union", "each"] = "union"
     min_slices: int = Field(default=1, ge=1)
+    number_by_position: NumberByPosition | None = Field(
+        default=None,
+        description="Segmentation learns one class and numbers instances by position "
+        "(vertebral levels); see spinedlr.segment.settings.NumberByPosition.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> "Roi":

@@ -14,6 +14,8 @@ from torch import Tensor
 
 from spinedlr.segment.data import fit, slices, unfit
 from spinedlr.segment.model import UCTransNet
+from spinedlr.segment.numbering import number_by_position
+from spinedlr.segment.settings import NumberByPosition
 
 
 def predict_array(
@@ -64,9 +66,16 @@ def predict_volume(
     largest_component: bool = True,
     batch_size: int = 8,
 ) -> sitk.Image:
-    """Label image with the reference's size, spacing, origin and direction."""
+    """Label image with the reference's size, spacing, origin and direction.
+
+    A model trained with ``number_by_position`` predicts one class; its components are
+    numbered here (one component per label by construction, so no clean-up is needed).
+    """
     labels = predict_array(model, meta, image, batch_size)
-    if largest_component:
+    if meta.get("number_by_position"):
+        order = NumberByPosition(**meta["number_by_position"])
+        labels = number_by_position(labels, meta["label_values"], order)
+    elif largest_component:
         labels = keep_largest_component(labels)
     out = sitk.GetImageFromArray(labels)
     out.CopyInformation(reference)

@@ -2,6 +2,7 @@
 segmentation test and benchmark, with their train/test splits in one place.
 
 - Discs: three sagittal T2 cases, labels 1-5 (L5/S1 .. L1/L2); train on two, test on the third.
+  Learnt as one class and numbered by position (``DISC_NUMBERING``).
 - Muscles: one axial Dixon volume, labels 1-4. Slice index grows caudally (multifidus area
   grows and erector spinae area shrinks with it), so the first slices are the cranial training
   block and the rest the caudal test block. The water image's header lost its origin (0, 0, 0)
@@ -17,11 +18,14 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from spinedlr.segment.data import Case, block, load_case
+from spinedlr.segment.settings import NumberByPosition
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "spine_mri"
 DISC_LABELS = {1: "L5/S1", 2: "L4/L5", 3: "L3/L4", 4: "L2/L3", 5: "L1/L2"}
 MUSCLE_LABELS = {1: "muscle_1", 2: "muscle_2", 3: "muscle_3", 4: "muscle_4"}
 DISC_CASES = ("case11", "case20", "case25")
+# rows run head -> feet, so L5/S1 (label 1) is the disc nearest the last row
+DISC_NUMBERING = NumberByPosition(axis=1, first="end")
 MUSCLE_TRAIN_SLICES = 20  # of 29: cranial 20 train, caudal 9 test
 
 

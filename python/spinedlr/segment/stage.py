@@ -113,6 +113,7 @@ def train_study(
             out_path=model_path(study, roi.name),
             resume=resume,
             console=console,
+            number_by_position=roi.number_by_position,
         )
     return results
 
@@ -131,6 +132,12 @@ def predict_study(study: Study, rois: list[str] | None = None, console: Console 
             raise ConfigError(
                 f"{model_path(study, roi.name)} was trained for ROI {meta['roi']!r} with labels "
                 f"{meta['label_values']}; the study's ROI {roi.name!r} has {sorted(roi.labels)}: retrain"
+            )
+        wanted = roi.number_by_position.model_dump() if roi.number_by_position else None
+        if meta.get("number_by_position") != wanted:
+            raise ConfigError(
+                f"{model_path(study, roi.name)} was trained with number_by_position="
+                f"{meta.get('number_by_position')}; the study's ROI {roi.name!r} has {wanted}: retrain"
             )
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"predicting {roi.name}", total=len(loaded[roi.name]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from spinedlr.errors import InputError
 from spinedlr.segment.checkpoint import read_checkpoint, save_checkpoint
 from spinedlr.segment.data import NORMALISATION, Case, augment, training_slices
 from spinedlr.segment.model import ModelConfig, UCTransNet
-from spinedlr.segment.settings import SegmentSettings
+from spinedlr.segment.settings import NumberByPosition, SegmentSettings
 
 
 @dataclass
@@ -163,21 +163,27 @@ def train_model(
     resume: bool = True,
     time_budget_s: float | None = None,
     console: Console | None = None,
+    number_by_position: NumberByPosition | None = None,
 ) -> TrainResult:
     """Train UCTransNet on the cases' masks; write the best (``out_path``) and last checkpoints.
 
     ``labels`` maps mask values to names; class i+1 of the network is the i-th value in
-    ascending order (one label = binary sigmoid head). ``time_budget_s`` stops after the epoch
-    that crosses the budget (benchmarks: "within 30 minutes of training").
+    ascending order (one label = binary sigmoid head). With ``number_by_position`` all labels
+    are learnt as one class and numbered at prediction time (see ``NumberByPosition``).
+    ``time_budget_s`` stops after the epoch that crosses the budget (benchmarks: "within 30
+    minutes of training").
     """
     console = console or Console(stderr=True)
     preset = settings.resolved()
     device = resolve_device(settings.device)
     threads = configure_threads(settings.num_threads)
     values = sorted(labels)
+    if number_by_position is not None:
+        cases = [replace(c, mask=(c.mask > 0).astype("uint8")) for c in cases]
+        val_cases = [replace(c, mask=(c.mask > 0).astype("uint8")) for c in val_cases or []]
     cfg = ModelConfig(
         in_channels=cases[0].image.shape[0],
-        n_classes=1 if len(values) == 1 else len(values) + 1,
+        n_classes=1 if len(values) == 1 or number_by_position else len(values) + 1,
         base_channel=preset.base_channel,
         img_size=preset.img_size,
     )
@@ -193,6 +199,7 @@ def train_model(
         "normalisation": dict(NORMALISATION),
         "preset": preset.model_dump(),
         "seed": seed,
+        "number_by_position": number_by_position.model_dump() if number_by_position else None,
     }
 
     torch.manual_seed(seed)
