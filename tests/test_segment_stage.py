@@ -89,6 +89,10 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     assert b["epoch"] == 3 and len(b["history"]) == 3
     for k, v in a["state_dict"].items():
         assert torch.equal(v, b["state_dict"][k]), k
+    part.config.segment.epochs, part.config.segment.lr = 4, 5e-4  # another recipe: no resume
+    train_study(part)
+    c = read_checkpoint(part.output / "models" / "disc.last.pt")
+    assert c["epoch"] == 4 and len(c["history"]) == 4 and c["history"][0] != b["history"][0]
 
 
 def test_bad_mask_stops_before_writing_anything(tmp_path):

@@ -58,6 +58,23 @@ def last_path(best_path: Path) -> Path:
     return best_path.with_name(best_path.name.removesuffix(".pt") + ".last.pt")
 
 
+def resume_mismatch(checkpoint: dict[str, Any], cfg: ModelConfig, meta: dict[str, Any]) -> list[str]:
+    """The settings in which a last checkpoint differs from this run (empty = resumable).
+
+    Everything that shapes training counts except the epoch count, which is what one raises
+    to continue a run; resuming with another learning rate or label map would silently mix
+    two recipes in one model.
+    """
+    changed = [] if checkpoint.get("model_config") == cfg.model_dump(mode="json") else ["model_config"]
+    for key, value in meta.items():
+        old = checkpoint.get(key)
+        if key == "preset" and isinstance(old, dict):
+            old, value = {**old, "epochs": None}, {**value, "epochs": None}
+        if old != value:
+            changed.append(key)
+    return changed
+
+
 def seg_loss(logits: Tensor, target: Tensor) -> Tensor:
     """BCE (one output channel) or CE (several) plus soft Dice over the foreground classes."""
     if logits.shape[1] == 1:
@@ -211,7 +228,8 @@ def train_model(
     last = last_path(out_path)
     if resume and last.exists():
         ck = read_checkpoint(last, device)
-        if ck["model_config"] == cfg.model_dump(mode="json") and ck.get("roi") == roi:
+        changed = resume_mismatch(ck, cfg, meta)
+        if not changed:
             model.load_state_dict(ck["state_dict"])
             opt.load_state_dict(ck["optimizer"])
             start = int(ck["epoch"]) + 1
@@ -219,7 +237,9 @@ def train_model(
             history = list(ck["history"])
             console.print(f"[cyan]{roi}:[/] resuming after epoch {start - 1} from {last}")
         else:
-            console.print(f"[yellow]{roi}:[/] {last} is from a different configuration; starting fresh")
+            console.print(
+                f"[yellow]{roi}:[/] {last} was trained with different {', '.join(changed)}; starting fresh"
+            )
 
     console.print(
         f"[bold]{roi}[/]: {len(tx)} training / {len(vx)} validation slices ({how}), "
