@@ -1,6 +1,6 @@
 """Segmentation benchmark: throughput at both presets and the real-data proof.
 
-    python -m bench.segment [--budget-min 30] [--skip-real]
+    python -m bench.segment [--budget-min 30] [--skip-real] [--skip-throughput] [--rois disc muscle]
 
 Writes bench/results/segment.json:
 - throughput: training and inference images/s for the `cpu` and `paper` presets (eager
@@ -8,9 +8,10 @@ Writes bench/results/segment.json:
   uses on this machine;
 - real data (../shared/data/spine_mri): discs trained on two cases and tested on the third
   (one class, levels numbered by position), muscles trained on the cranial block and tested
-  on the caudal block, each on the `cpu` preset with a wall-clock training budget; the two
-  ROIs train side by side in two processes with one core each. Dice and HD95 (mm) per label
-  on the unseen data.
+  on the caudal block, each on the `cpu` preset with a wall-clock training budget. By
+  default the two ROIs train side by side in two processes with one core each (keys
+  ``disc``, ``muscle``); ``--rois disc`` trains one ROI on every core (key ``disc_alone``).
+  Dice and HD95 (mm) per label on the unseen data.
 """
 
 from __future__ import annotations
@@ -126,31 +127,38 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-min", type=float, default=30.0, help="Training minutes per ROI.")
     ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument(
+        "--rois", nargs="+", choices=["disc", "muscle"], default=["disc", "muscle"],
+        help="Several ROIs train side by side, sharing the cores (results under their names); "
+        "a single ROI gets every core (results under '<roi>_alone').",
+    )
     args = ap.parse_args()
-    result: dict = {
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": threads,
-                    "torch": torch.__version__, "platform": platform.platform(),
-                    "load_average_at_start": os.getloadavg()},
-        "throughput": [],
+    result: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    result["machine"] = {
+        "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
+        "platform": platform.platform(), "load_average_at_start": os.getloadavg(),
     }
-    for preset, batch, steps in (("cpu", 8, 4), ("paper", 2, 2)):
-        for cl in (False, True):
-            row = throughput(preset, cl, batch, steps)
-            console.print(row)
-            result["throughput"].append(row)
+    if not args.skip_throughput:
+        result["throughput"] = []
+        for preset, batch, steps in (("cpu", 8, 4), ("paper", 2, 2)):
+            for cl in (False, True):
+                row = throughput(preset, cl, batch, steps)
+                console.print(row)
+                result["throughput"].append(row)
     if not args.skip_real and sample_data.available():
-        # one process per ROI, one core each: both get the full budget of wall-clock training
         budget = args.budget_min * 60
-        runs = {
+        recipes = {
             "disc": SegmentSettings(preset="cpu", epochs=10_000),
             "muscle": SegmentSettings(preset="cpu", epochs=10_000, batch_size=4),
         }
-        per_run = max(1, (os.cpu_count() or 1) // len(runs))
-        with ProcessPoolExecutor(len(runs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {roi: pool.submit(real_run, roi, budget, s, per_run) for roi, s in runs.items()}
+        per_run = max(1, (os.cpu_count() or 1) // len(args.rois))
+        with ProcessPoolExecutor(len(args.rois), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {roi: pool.submit(real_run, roi, budget, recipes[roi], per_run) for roi in args.rois}
             for roi, fut in futures.items():
-                result[roi] = fut.result()
-                console.print({k: v for k, v in result[roi].items() if k != "history"})
+                key = roi if len(args.rois) > 1 else f"{roi}_alone"
+                result[key] = fut.result()
+                console.print({k: v for k, v in result[key].items() if k != "history"})
     result["machine"]["load_average_at_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))

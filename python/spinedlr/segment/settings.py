@@ -2,15 +2,15 @@
 
 Presets bundle the settings that decide cost:
 - ``paper``: the reference study (base_channel 64, 224 px, batch 32, 50 epochs, Adam lr 1e-4,
-  weight decay 1e-4). Meant for a GPU: on this 2-core machine (load ~9, shared) it trains at
-  0.10 images/s and infers at 0.29 images/s (channels-last; eager NCHW: 0.05 / 0.19).
-- ``cpu``: base_channel 16, 128 px, batch 8, 60 epochs, lr 1e-3. Measured training
-  throughput: 9.4 images/s on 2 idle cores (7.2 without channels-last); 1.9 (1.35) images/s
-  synthetic and 4.9 images/s in a real training run on 1 thread of the shared, loaded machine;
-  inference 5 images/s there (bench/results/segment.json). The higher learning rate is on
-  purpose: with a 4x narrower network, 4x smaller batches and a budget of minutes, there are
-  only a few hundred optimiser steps, and Adam at 1e-4 barely leaves its initial state in
-  that many (1e-3 is the usual rate for U-Nets trained from scratch). Not tuned beyond that.
+  weight decay 1e-4). Meant for a GPU: on this machine's 2 idle cores it trains at 0.27
+  images/s and infers at 1.5 images/s (bench/results/segment.json, 2026-11-23).
+- ``cpu``: base_channel 16, 128 px, batch 8, 60 epochs, lr 1e-3. Measured on 2 idle cores:
+  training 9.7 images/s with channels-last (9.3 without), inference 44 images/s (35
+  without); in the real-data benchmark one core per ROI trained 5.3-6.1 images/s. The
+  higher learning rate is on purpose: with a 4x narrower network, 4x smaller batches and a
+  budget of minutes, there are only a few hundred optimiser steps, and Adam at 1e-4 barely
+  leaves its initial state in that many (1e-3 is the usual rate for U-Nets trained from
+  scratch). Not tuned beyond that.
 Any field set explicitly (e.g. ``epochs: 10``) overrides the preset's value.
 """
 
@@ -73,7 +73,11 @@ class SegmentSettings(BaseModel):
     largest_component: bool = Field(
         default=True, description="Keep only the largest 3D component of each predicted label."
     )
-    channels_last: bool = Field(default=True, description="Measured ~30% faster CPU training.")
+    channels_last: bool = Field(
+        default=True,
+        description="Faster on CPU in every run measured: training 9.4 vs 7.2 and 9.7 vs 9.3 "
+        "images/s (two idle-machine runs), inference 44 vs 35 images/s.",
+    )
     num_threads: int = Field(
         default=0,
         ge=0,
