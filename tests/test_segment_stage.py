@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 
 from spinedlr.cli import app
 from spinedlr.config import load_study
-from spinedlr.errors import InputError
+from spinedlr.config import Roi
+from spinedlr.errors import ConfigError, InputError
 from spinedlr.segment.checkpoint import load_model, read_checkpoint
-from spinedlr.segment.stage import run, train_study
+from spinedlr.segment.settings import NumberByPosition
+from spinedlr.segment.stage import check_model_fits, run, train_study
 
 SEGMENT = {"epochs": 3, "img_size": 32, "base_channel": 4, "batch_size": 4, "augment": True}
 
@@ -123,3 +125,17 @@ def test_cli_train_predict_evaluate(tmp_path):
     assert got["roi"].to_list() == ["disc"] and got["label_name"].to_list() == ["disc"]
     res = runner.invoke(app, ["segment", "predict", str(model), str(tmp_path / "nope.nii.gz"), "-o", str(pred)])
     assert res.exit_code == 1 and "file not found" in res.output
+
+
+def test_prediction_refuses_a_model_trained_for_other_labels_or_numbering():
+    levels = {1: "L5/S1", 2: "L4/L5"}
+    roi = Roi(name="disc", image="img", masks={"rater1": "m"}, labels=levels,
+              number_by_position=NumberByPosition(axis=1, first="end"))
+    meta = {"roi": "disc", "label_values": [1, 2], "number_by_position": roi.number_by_position.model_dump()}
+    check_model_fits(Path("disc.pt"), meta, roi)  # the model it was trained as: accepted
+    with pytest.raises(ConfigError, match=r"number_by_position=None; .* number_by_position=\{'axis': 1"):
+        check_model_fits(Path("disc.pt"), {**meta, "number_by_position": None}, roi)
+    with pytest.raises(ConfigError, match=r"labels=\[1\]; .* labels=\[1, 2\]"):
+        check_model_fits(Path("disc.pt"), {**meta, "label_values": [1]}, roi)
+    with pytest.raises(ConfigError, match="roi='muscle'"):
+        check_model_fits(Path("disc.pt"), {**meta, "roi": "muscle"}, roi)

@@ -19,13 +19,14 @@ def number_by_position(foreground: np.ndarray, label_values: list[int], order: N
     ``order.min_fraction`` of the largest are dropped as noise, and components beyond the
     number of labels (an extra level at the far end) are left out.
     """
-    comps, n = ndimage.label(foreground > 0, structure=np.ones((3, 3, 3), bool))
+    mask = foreground > 0
+    comps, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
     out = np.zeros(foreground.shape, np.result_type(np.uint8, np.min_scalar_type(max(label_values))))
     if n == 0:
         return out
     index = np.arange(1, n + 1)
-    sizes = ndimage.sum_labels(np.ones(foreground.shape, np.int32), comps, index)
-    centres = np.array(ndimage.center_of_mass(np.ones(foreground.shape, np.int8), comps, index))
+    sizes = ndimage.sum_labels(mask, comps, index)
+    centres = np.array(ndimage.center_of_mass(mask, comps, index))
     keep = index[sizes >= order.min_fraction * sizes.max()]
     position = centres[keep - 1, order.axis]
     ranked = keep[np.argsort(position if order.first == "start" else -position, kind="stable")]

@@ -118,6 +118,21 @@ def train_study(
     return results
 
 
+def check_model_fits(path: Path, meta: dict, roi: Roi) -> None:
+    """Refuse a model trained for another ROI, label set or numbering (a ConfigError naming
+    every difference): its predictions would carry the wrong labels without any error."""
+    nbp = roi.number_by_position
+    wanted = {"roi": roi.name, "labels": sorted(roi.labels),
+              "number_by_position": nbp.model_dump() if nbp else None}
+    trained = {"roi": meta["roi"], "labels": sorted(meta["label_values"]),
+               "number_by_position": meta.get("number_by_position")}
+    changed = [k for k in wanted if wanted[k] != trained[k]]
+    if changed:
+        was = ", ".join(f"{k}={trained[k]!r}" for k in changed)
+        now = ", ".join(f"{k}={wanted[k]!r}" for k in changed)
+        raise ConfigError(f"{path} was trained with {was}; the study's ROI {roi.name!r} has {now}: retrain")
+
+
 def predict_study(study: Study, rois: list[str] | None = None, console: Console | None = None) -> None:
     """Predict masks for every patient with each ROI's trained model."""
     console = console or Console(stderr=True)
@@ -128,17 +143,7 @@ def predict_study(study: Study, rois: list[str] | None = None, console: Console 
     models = {roi.name: load_model(model_path(study, roi.name), resolve_device(s.device)) for roi in selected}
     for roi in selected:
         model, meta = models[roi.name]
-        if meta["roi"] != roi.name or sorted(meta["label_values"]) != sorted(roi.labels):
-            raise ConfigError(
-                f"{model_path(study, roi.name)} was trained for ROI {meta['roi']!r} with labels "
-                f"{meta['label_values']}; the study's ROI {roi.name!r} has {sorted(roi.labels)}: retrain"
-            )
-        wanted = roi.number_by_position.model_dump() if roi.number_by_position else None
-        if meta.get("number_by_position") != wanted:
-            raise ConfigError(
-                f"{model_path(study, roi.name)} was trained with number_by_position="
-                f"{meta.get('number_by_position')}; the study's ROI {roi.name!r} has {wanted}: retrain"
-            )
+        check_model_fits(model_path(study, roi.name), meta, roi)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"predicting {roi.name}", total=len(loaded[roi.name]))
             for case in loaded[roi.name]:

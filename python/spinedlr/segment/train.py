@@ -75,6 +75,11 @@ def resume_mismatch(checkpoint: dict[str, Any], cfg: ModelConfig, meta: dict[str
     return changed
 
 
+def one_class(cases: list[Case]) -> list[Case]:
+    """The cases with every label merged into class 1 (``number_by_position`` training)."""
+    return [replace(c, mask=(c.mask > 0).astype("uint8")) for c in cases]
+
+
 def seg_loss(logits: Tensor, target: Tensor) -> Tensor:
     """BCE (one output channel) or CE (several) plus soft Dice over the foreground classes."""
     if logits.shape[1] == 1:
@@ -196,8 +201,7 @@ def train_model(
     threads = configure_threads(settings.num_threads)
     values = sorted(labels)
     if number_by_position is not None:
-        cases = [replace(c, mask=(c.mask > 0).astype("uint8")) for c in cases]
-        val_cases = [replace(c, mask=(c.mask > 0).astype("uint8")) for c in val_cases or []]
+        cases, val_cases = one_class(cases), one_class(val_cases or [])
     cfg = ModelConfig(
         in_channels=cases[0].image.shape[0],
         n_classes=1 if len(values) == 1 or number_by_position else len(values) + 1,
