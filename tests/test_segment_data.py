@@ -97,12 +97,13 @@ def test_largest_component_per_label():
     assert out[4, 8, 8] == 0 and (out == 1).sum() == 18 and out[3, 5, 5] == 2
 
 
-def test_prediction_has_input_geometry(volume):
+@pytest.mark.parametrize("zoom", [1.0, 1.6])
+def test_prediction_has_input_geometry(volume, zoom):
     img_p, mask_p, _, _ = volume
     case = load_case("p1", [img_p], None, [1, 2], slice_axis=1)
     torch.manual_seed(0)
     model = UCTransNet(ModelConfig(base_channel=4, img_size=32, n_classes=3)).eval()
-    meta = {"slice_axis": 1, "label_values": [4, 9]}
+    meta = {"slice_axis": 1, "label_values": [4, 9], "preset": {"zoom": zoom}}
     out = predict_volume(model, meta, case.image, case.reference, largest_component=False)
     ref = sitk.ReadImage(str(img_p))
     assert out.GetSize() == ref.GetSize()

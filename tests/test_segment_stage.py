@@ -14,6 +14,7 @@ from spinedlr.cli import app
 from spinedlr.config import load_study
 from spinedlr.config import Roi
 from spinedlr.errors import ConfigError, InputError
+from spinedlr.segment import train as train_module
 from spinedlr.segment.checkpoint import load_model, read_checkpoint
 from spinedlr.segment.settings import NumberByPosition
 from spinedlr.segment.stage import check_model_fits, run, train_study
@@ -28,7 +29,7 @@ def _volume(rng: np.random.Generator, shift: int) -> tuple[np.ndarray, np.ndarra
     return img.astype(np.float32), blob.astype(np.uint8)
 
 
-def make_study(root: Path, bad_label: bool = False, epochs: int = 3) -> Path:
+def make_study(root: Path, bad_label: bool = False, epochs: int = 3, zoom: float = 1.0) -> Path:
     rng = np.random.default_rng(0)
     rows = []
     for i in range(3):
@@ -47,7 +48,7 @@ def make_study(root: Path, bad_label: bool = False, epochs: int = 3) -> Path:
         "covariates": [], "comparator": None, "seed": 7,
         "rois": [{"name": "disc", "image": "disc_image", "masks": {"rater1": "disc_mask_rater1"},
                   "slice_axis": 0, "labels": {1: "disc"}}],
-        "segment": {**SEGMENT, "epochs": epochs},
+        "segment": {**SEGMENT, "epochs": epochs, "zoom": zoom},
     }
     (root / "study.yaml").write_text(yaml.safe_dump(cfg))
     return root / "study.yaml"
@@ -76,19 +77,42 @@ def test_run_writes_models_masks_and_metrics(tmp_path):
     assert table.filter(pl.col("patient_id") == "p1")["dice"][0] == pytest.approx(expected)
 
 
+class Crash(Exception):
+    """Stands in for a killed process: raised right after a checkpoint of the given epoch."""
+
+
+def crash_after_epoch(monkeypatch, epoch: int) -> None:
+    real = train_module.save_checkpoint
+
+    def save_then_crash(path, model, meta, **extra):
+        real(path, model, meta, **extra)
+        if path.name.endswith(".last.pt") and extra["epoch"] == epoch:
+            raise Crash
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_crash)
+
+
 @pytest.mark.slow
-def test_resumed_training_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("zoom", [1.0, 1.5])
+def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch, zoom):
+    """A run killed after epoch 2 of 3 and started again ends where the uninterrupted run
+    does (learning-rate schedule, shuffling and, when zoomed, patch draws included)."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    full = load_study(make_study(tmp_path / "a", epochs=3))
+    full = load_study(make_study(tmp_path / "a", epochs=3, zoom=zoom))
     train_study(full)
-    part = load_study(make_study(tmp_path / "b", epochs=2))
-    train_study(part)
-    part.config.segment.epochs = 3  # "interrupted" after epoch 2, resumed to 3
+    part = load_study(make_study(tmp_path / "b", epochs=3, zoom=zoom))
+    with monkeypatch.context() as m:
+        crash_after_epoch(m, 2)
+        with pytest.raises(Crash):
+            train_study(part)
+    assert read_checkpoint(part.output / "models" / "disc.last.pt")["epoch"] == 2
     train_study(part)
     a = read_checkpoint(full.output / "models" / "disc.last.pt")
     b = read_checkpoint(part.output / "models" / "disc.last.pt")
     assert b["epoch"] == 3 and len(b["history"]) == 3
+    # poly schedule of the cpu preset (lr 1e-3): epoch 3 of 3 ran at 1e-3 x (1 - 2/3)^0.9
+    assert b["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * (1 / 3) ** 0.9)
     for k, v in a["state_dict"].items():
         assert torch.equal(v, b["state_dict"][k]), k
     part.config.segment.epochs, part.config.segment.lr = 4, 5e-4  # another recipe: no resume

@@ -16,6 +16,7 @@ from spinedlr.segment.data import fit, slices, unfit
 from spinedlr.segment.model import UCTransNet
 from spinedlr.segment.numbering import number_by_position
 from spinedlr.segment.settings import NumberByPosition
+from spinedlr.segment.tiles import canvas_size, sliding_logits
 
 
 def predict_array(
@@ -23,7 +24,7 @@ def predict_array(
 ) -> np.ndarray:
     """Normalised (C, z, y, x) image -> (z, y, x) array of label values (0 = background)."""
     axis = int(meta["slice_axis"])
-    size = model.config.img_size
+    size = canvas_size(model.config.img_size, float(meta.get("preset", {}).get("zoom", 1.0)))
     device = next(model.parameters()).device
     sl = torch.from_numpy(np.ascontiguousarray(slices(image, axis)))
     out = []
@@ -31,10 +32,7 @@ def predict_array(
     with torch.inference_mode():
         for i in range(0, len(sl), batch_size):
             x, f = fit(sl[i : i + batch_size], size)
-            x = x.to(device)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            logits: Tensor = unfit(model(x).float(), f)
+            logits: Tensor = unfit(sliding_logits(model, x.to(device), channels_last), f)
             if logits.shape[1] == 1:
                 cls = (logits[:, 0] > 0).to(torch.uint8)
             else:

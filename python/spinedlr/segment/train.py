@@ -26,6 +26,7 @@ from spinedlr.segment.checkpoint import read_checkpoint, save_checkpoint
 from spinedlr.segment.data import NORMALISATION, Case, augment, training_slices
 from spinedlr.segment.model import ModelConfig, UCTransNet
 from spinedlr.segment.settings import NumberByPosition, SegmentSettings
+from spinedlr.segment.tiles import canvas_size, sample_patches, sliding_logits
 
 
 @dataclass
@@ -73,6 +74,11 @@ def resume_mismatch(checkpoint: dict[str, Any], cfg: ModelConfig, meta: dict[str
         if old != value:
             changed.append(key)
     return changed
+
+
+def poly_lr(base: float, progress: float) -> float:
+    """The poly schedule: ``base`` x (1 - progress)^0.9, progress in [0, 1]."""
+    return base * max(0.0, 1.0 - progress) ** 0.9
 
 
 def one_class(cases: list[Case]) -> list[Case]:
@@ -155,7 +161,8 @@ def _split(
 def evaluate_batches(
     model: UCTransNet, x: Tensor, y: Tensor, batch: int, device: torch.device, channels_last: bool
 ) -> tuple[float, float]:
-    """Validation loss and mean hard Dice over the whole set (voxel counts pooled)."""
+    """Validation loss and mean hard Dice over the whole set (voxel counts pooled); zoomed
+    canvases are predicted window by window, as at prediction time."""
     model.eval()
     n_fg = max(1, model.config.n_classes - 1)
     inter = psum = tsum = torch.zeros(n_fg, dtype=torch.long)
@@ -163,9 +170,7 @@ def evaluate_batches(
     with torch.inference_mode():
         for i in range(0, len(x), batch):
             xb, yb = x[i : i + batch].to(device), y[i : i + batch].to(device)
-            if channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            logits = model(xb)
+            logits = sliding_logits(model, xb, channels_last)
             total += float(seg_loss(logits, yb)) * len(xb)
             a, b, c = hard_dice(predict_classes(logits), yb, n_fg)
             inter, psum, tsum = inter + a.cpu(), psum + b.cpu(), tsum + c.cpu()
@@ -193,7 +198,8 @@ def train_model(
     ascending order (one label = binary sigmoid head). With ``number_by_position`` all labels
     are learnt as one class and numbered at prediction time (see ``NumberByPosition``).
     ``time_budget_s`` stops after the epoch that crosses the budget (benchmarks: "within 30
-    minutes of training").
+    minutes of training"); a poly schedule then runs its course over whichever of epochs and
+    budget ends first.
     """
     console = console or Console(stderr=True)
     preset = settings.resolved()
@@ -211,7 +217,8 @@ def train_model(
     for c in [*cases, *(val_cases or [])]:
         if c.image.shape[0] != cfg.in_channels:
             raise InputError(f"patient {c.case_id}: {c.image_paths} has a different channel count")
-    (tx, ty), (vx, vy), how = _split(cases, slice_axis, preset.img_size, settings, seed, val_cases)
+    canvas = canvas_size(preset.img_size, preset.zoom)
+    (tx, ty), (vx, vy), how = _split(cases, slice_axis, canvas, settings, seed, val_cases)
     meta: dict[str, Any] = {
         "roi": roi,
         "labels": {int(k): str(v) for k, v in labels.items()},
@@ -247,7 +254,8 @@ def train_model(
 
     console.print(
         f"[bold]{roi}[/]: {len(tx)} training / {len(vx)} validation slices ({how}), "
-        f"{cfg.n_classes} output channel(s), base {cfg.base_channel}, {cfg.img_size} px, "
+        f"{cfg.n_classes} output channel(s), base {cfg.base_channel}, {cfg.img_size} px"
+        + (f" tiles of {canvas} px slices" if canvas > cfg.img_size else "") + ", "
         f"device {device}" + (f", {threads} thread(s)" if device.type == "cpu" else "")
     )
     t0, seen = time.perf_counter(), 0
@@ -255,6 +263,12 @@ def train_model(
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"{roi} epoch {start}", total=preset.epochs - start + 1)
         for epoch in range(start, preset.epochs + 1):
+            if preset.lr_schedule == "poly":
+                done = (epoch - 1) / preset.epochs
+                if time_budget_s is not None:
+                    done = max(done, (time.perf_counter() - t0) / time_budget_s)
+                for group in opt.param_groups:
+                    group["lr"] = poly_lr(preset.lr, done)
             gen = torch.Generator().manual_seed(seed * 1009 + epoch)
             torch.manual_seed(seed + epoch)
             model.train()
@@ -264,7 +278,7 @@ def train_model(
                 idx = order[i : i + preset.batch_size]
                 if len(idx) < 2 and len(order) > 1:
                     continue  # BatchNorm needs >1 sample; the slice is seen next epoch
-                xb, yb = tx[idx], ty[idx]
+                xb, yb = sample_patches(tx[idx], ty[idx], preset.img_size, gen)
                 if settings.augment:
                     xb, yb = augment(xb, yb, gen)
                 xb, yb = xb.to(device), yb.to(device)
