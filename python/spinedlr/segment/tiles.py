@@ -53,8 +53,9 @@ def sample_patches(x: Tensor, y: Tensor, size: int, generator: torch.Generator) 
 
 
 def _window_starts(canvas: int, size: int) -> list[int]:
+    """Evenly spaced starts from 0 to canvas - size, at most half a window apart (canvas > size)."""
     n = math.ceil((canvas - size) / (size / 2)) + 1
-    return [round(i * (canvas - size) / (n - 1)) for i in range(n)] if n > 1 else [0]
+    return [round(i * (canvas - size) / (n - 1)) for i in range(n)]
 
 
 def _gaussian(size: int) -> Tensor:
@@ -73,13 +74,11 @@ def sliding_logits(model: UCTransNet, x: Tensor, channels_last: bool = False) ->
         return model(x.contiguous(memory_format=fmt)).float()
     starts = _window_starts(x.shape[-1], size)
     weight = _gaussian(size).to(x.device)
-    total = total_w = None
+    total = x.new_zeros((x.shape[0], model.config.n_classes, *x.shape[-2:]))
+    total_w = x.new_zeros(x.shape[-2:])
     for r in starts:
         for c in starts:
             logits = model(x[..., r : r + size, c : c + size].contiguous(memory_format=fmt)).float()
-            if total is None:
-                total = x.new_zeros((x.shape[0], logits.shape[1], *x.shape[-2:]))
-                total_w = x.new_zeros(x.shape[-2:])
             total[..., r : r + size, c : c + size] += logits * weight
             total_w[r : r + size, c : c + size] += weight
     return total / total_w
