@@ -92,6 +92,7 @@ FAST = {"mrmr_k_grid": [1, 2, 4], "rf_trees": 10, "lasso_folds": 4, "svm_rfe_fol
         "validation_repeats": 2, "validation_folds": 4, "validation_workers": 1}
 
 
+@pytest.mark.slow
 def test_select_stage_validates_every_model_of_the_report(tmp_path):
     from test_select_stage import write_study
 
