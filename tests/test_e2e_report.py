@@ -82,7 +82,8 @@ def test_report_numbers_come_from_the_stats_tables(study: Path) -> None:
     # events per parameter counts model parameters: age, gender, duration, Pfirrmann + score
     assert "5 parameters besides the intercept" in text
     assert "not trained on" in text and "training set" in text  # segmentation split
-    assert "Table 4. Logistic regression of the four groups of Muscle Radscore and Disc Radscore" in text
+    if (study / "out" / "stats" / "table4.parquet").exists():  # small studies may not estimate it
+        assert "Table 4. Logistic regression of the four groups of Muscle Radscore and Disc Radscore" in text
     # self-contained and offline: no file or web references to images, scripts or styles
     assert not re.search(r'<img[^>]+src="(?!data:)', html)
     assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?:', html)
