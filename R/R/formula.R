@@ -29,7 +29,9 @@ formula_columns <- function(formula, data) {
 #' d$poor <- as.integer(d$outcome == "Poor")
 #' fit_models(d, "poor", "s100b", covariates = c("age", "gender"))
 #' # the same models from a formula: the first term is the score, the others covariates
-#' fit_models(poor ~ s100b + age + gender, d)
+#' m <- fit_models(poor ~ s100b + age + gender, d)
+#' m
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(m) # forest plot
 #' @rdname fit_models
 #' @export
 fit_models <- function(data, ...) UseMethod("fit_models")

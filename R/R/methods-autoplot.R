@@ -72,10 +72,10 @@ roc_axes <- function(p) {
 #'   set.seed(1)
 #'   d <- data.frame(y = rep(0:1, each = 40))
 #'   d$score <- d$y + rnorm(80)
-#'   ggplot2::autoplot(roc_summary(d, "score", "y"), boot_n = 100, seed = 1)
+#'   ggplot2::autoplot(roc_summary(d, "score", "y"), boot_n = 50, seed = 1)
 #'   ggplot2::autoplot(partial_auc(d, "score", "y", range = c(1, 0.8)))
-#'   ggplot2::autoplot(fit_models(d, "y", "score"))
 #' }
+#' # forest plots: see the examples of fit_models() and interaction_groups()
 #' @name autoplot.spinedlr_result
 NULL
 

@@ -9,7 +9,7 @@ fmt_num <- function(x, digits = 3) {
 
 fmt_ci <- function(est, lower, upper, digits = 3) {
   ifelse(is.na(lower) | is.na(upper), fmt_num(est, digits),
-         sprintf("%s (%s to %s)", fmt_num(est, digits), fmt_num(lower, digits), fmt_num(upper, digits)))
+         sprintf("%s (%s, %s)", fmt_num(est, digits), fmt_num(lower, digits), fmt_num(upper, digits)))
 }
 
 fmt_p <- function(p) {
@@ -48,7 +48,7 @@ print.spinedlr_roc <- function(x, ...) {
   print_table(x, c("score", "n", "n_events", "auc", "auc_lower", "auc_upper", "cutoff", "sensitivity",
                    "sensitivity_lower", "sensitivity_upper", "specificity", "specificity_lower",
                    "specificity_upper"),
-              "ROC summary (AUC with DeLong CI; cut-off by Youden's J; exact CIs)", function(x) {
+              "ROC summary: AUC (DeLong CI), Youden cut-off, sensitivity and specificity (exact CI)", function(x) {
     data.frame(score = x$score, n = x$n, events = x$n_events,
                AUC = fmt_ci(x$auc, x$auc_lower, x$auc_upper), cutoff = fmt_num(x$cutoff),
                sensitivity = fmt_ci(x$sensitivity, x$sensitivity_lower, x$sensitivity_upper),
@@ -85,7 +85,7 @@ print.spinedlr_models <- function(x, ...) {
               "Logistic models: odds ratios (profile-likelihood CI), Wald P", function(x) {
     keep <- x$term != "intercept"
     data.frame(score = x$score[keep], model = x$model[keep], term = x$term[keep],
-               OR = fmt_ci(x$or, x$or_lower, x$or_upper)[keep], P = fmt_p(x$p_value)[keep],
+               OR = fmt_ci(x$or, x$or_lower, x$or_upper, 2)[keep], P = fmt_p(x$p_value)[keep],
                n = x$n[keep], events = x$n_events[keep], AUC = fmt_num(x$auc)[keep])
   })
 }
@@ -162,7 +162,7 @@ print.spinedlr_interaction <- function(x, ...) {
   print_table(x, c("model", "group", "n", "n_events", "or", "or_lower", "or_upper", "p_value"),
               "Interaction groups (score A / score B; reference High/High)", function(x) {
     data.frame(model = x$model, group = x$group, n = x$n, events = x$n_events,
-               OR = ifelse(x$reference, "1 (reference)", fmt_ci(x$or, x$or_lower, x$or_upper)), P = fmt_p(x$p_value))
+               OR = ifelse(x$reference, "1 (reference)", fmt_ci(x$or, x$or_lower, x$or_upper, 2)), P = fmt_p(x$p_value))
   })
 }
 
