@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -21,7 +20,7 @@ from spinedlr.pipeline import STAGES, stage_key
 FAST = {"boot_n": 20, "pauc_boot_n": 20, "calibration_b": 10, "folds": 3}
 
 
-def _leaves(cmd: click.Command, path: tuple[str, ...] = ()):
+def _leaves(cmd, path: tuple[str, ...] = ()):
     if hasattr(cmd, "commands"):  # a group (typer may use its own click classes)
         for name, sub in cmd.commands.items():
             yield from _leaves(sub, (*path, name))

@@ -139,6 +139,7 @@ autoplot.spinedlr_pauc <- function(object, ...) {
 autoplot.spinedlr_calibration <- function(object, ...) {
   d <- as.data.frame(object)
   d$panel <- paste(d$score, d$model)
+  panels <- unique(d$panel)
   long <- rbind(
     data.frame(panel = d$panel, predicted = d$predicted, observed = d$observed_apparent, curve = "apparent"),
     data.frame(panel = d$panel, predicted = d$predicted, observed = d$observed_corrected, curve = "bias-corrected")
@@ -152,10 +153,13 @@ autoplot.spinedlr_calibration <- function(object, ...) {
       h <- risk_hist(r$risk)
       data.frame(panel = r$panel[1], xmin = h$xmin, xmax = h$xmax, ymax = 0.15 * h$count / max(h$count))
     }))
+    bars$panel <- factor(bars$panel, levels = panels)
     p <- p + ggplot2::geom_rect(data = bars, ggplot2::aes(xmin = .data$xmin, xmax = .data$xmax, ymin = 0,
                                                           ymax = .data$ymax), fill = "grey70")
   }
+  long$panel <- factor(long$panel, levels = panels)
   p + ggplot2::geom_line(data = long, ggplot2::aes(x = .data$predicted, y = .data$observed, linetype = .data$curve)) +
+    ggplot2::scale_linetype_manual(values = c(apparent = "dashed", `bias-corrected` = "solid")) +
     ggplot2::facet_wrap(~panel) +
     ggplot2::coord_cartesian(xlim = c(0, 1), ylim = c(0, 1)) +
     ggplot2::labs(x = "Predicted risk", y = "Observed risk", linetype = NULL,
@@ -174,6 +178,8 @@ risk_hist <- function(p) {
 #' @exportS3Method ggplot2::autoplot spinedlr_decision_curve
 autoplot.spinedlr_decision_curve <- function(object, ...) {
   d <- as.data.frame(object)
+  d$model[d$model == "all"] <- "Treat all"
+  d$model[d$model == "none"] <- "Treat none"
   d$model <- factor(d$model, levels = unique(d$model))
   top <- max(d$net_benefit, na.rm = TRUE)
   ggplot2::ggplot(d, ggplot2::aes(x = .data$threshold, y = .data$net_benefit, colour = .data$model)) +
@@ -205,7 +211,7 @@ forest <- function(d, y, panel) {
     ggplot2::geom_vline(xintercept = 1, linetype = "dashed", colour = "grey50") +
     ggplot2::geom_errorbarh(ggplot2::aes(xmin = .data$or_lower, xmax = .data$or_upper), height = 0.2, na.rm = TRUE) +
     ggplot2::geom_point(size = 2) +
-    ggplot2::scale_x_log10() +
+    ggplot2::scale_x_log10(labels = function(b) formatC(b, format = "g")) +
     ggplot2::facet_wrap(stats::as.formula(paste("~", panel)), scales = "free_y", ncol = 1) +
     ggplot2::labs(x = "Odds ratio (log scale)", y = NULL) +
     ggplot2::theme_bw()
@@ -217,6 +223,7 @@ autoplot.spinedlr_models <- function(object, ...) {
   d <- as.data.frame(object)
   d <- d[d$term != "intercept", , drop = FALSE]
   d$panel <- sprintf("%s (%s)", d$score, d$model)
+  d$panel <- factor(d$panel, levels = unique(d$panel))
   d$term <- factor(d$term, levels = rev(unique(d$term)))
   forest(d, "term", "panel")
 }
@@ -226,5 +233,6 @@ autoplot.spinedlr_models <- function(object, ...) {
 autoplot.spinedlr_interaction <- function(object, ...) {
   d <- as.data.frame(object)
   d$group <- factor(d$group, levels = rev(unique(d$group)))
+  d$model <- factor(d$model, levels = unique(d$model))
   forest(d, "group", "model")
 }
