@@ -27,10 +27,10 @@ formula_columns <- function(formula, data) {
 #' @examples
 #' d <- pROC::aSAH
 #' d$poor <- as.integer(d$outcome == "Poor")
-#' fit_models(d, "poor", "s100b", covariates = c("age", "gender"))
-#' # the same models from a formula: the first term is the score, the others covariates
-#' m <- fit_models(poor ~ s100b + age + gender, d)
+#' m <- fit_models(d, "poor", "s100b", covariates = c("age", "gender"))
 #' m
+#' # the same models from a formula: the first term is the score, the others covariates
+#' identical(fit_models(poor ~ s100b + age + gender, d), m)
 #' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(m) # forest plot
 #' @rdname fit_models
 #' @export

@@ -18,7 +18,7 @@ from spinedlr import __version__
 from spinedlr.cli_support import console, friendly, stdout
 from spinedlr.evaluate import cli as evaluate_cli
 from spinedlr.extract import cli as extract_cli
-from spinedlr.pipeline import STAGES
+from spinedlr.pipeline import STAGES, run_pipeline
 from spinedlr.segment import cli as segment_cli
 from spinedlr.select import cli as select_cli
 
@@ -35,6 +35,11 @@ app.add_typer(select_cli.app, name="select")
 app.command("evaluate")(evaluate_cli.evaluate)
 
 StageName = Enum("StageName", {s.name: s.name for s in STAGES}, type=str)
+
+
+def _print(*objects) -> None:
+    """A result line or table, on stdout."""
+    stdout.print(*objects, highlight=False)
 
 
 def _version(value: bool) -> None:
@@ -116,7 +121,6 @@ def run(
 ) -> None:
     """Run every stage (segment, extract, select, evaluate), skipping unchanged ones."""
     from spinedlr.config import load_study
-    from spinedlr.pipeline import run_pipeline
 
     s = load_study(study)
     done = run_pipeline(s, force=force, only=[o.value for o in only] if only else None)
@@ -159,11 +163,6 @@ def export(
 
     folder = export_study(load_study(study), dest)
     _print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
-
-
-def _print(*objects) -> None:
-    """A result line or table, on stdout."""
-    stdout.print(*objects, highlight=False)
 
 
 if __name__ == "__main__":
