@@ -57,8 +57,8 @@ def study(tmp_path_factory) -> Path:
 def test_second_run_skips_every_stage(study: Path) -> None:
     res = _cli("run", str(study / "study.yaml"))
     assert res.returncode == 0, res.stderr
-    statuses = re.findall(r"│\s*(\w+)\s*│\s*(ran|skipped|disabled)\s*│", res.stderr)
-    assert statuses and all(s == "skipped" for _, s in statuses), res.stderr
+    statuses = re.findall(r"│\s*(\w+)\s*│\s*(ran|skipped|disabled)\s*│", res.stdout)  # a result: stdout
+    assert statuses and all(s == "skipped" for _, s in statuses), res.stdout + res.stderr
 
 
 def test_report_numbers_come_from_the_stats_tables(study: Path) -> None:

@@ -16,6 +16,12 @@
 #' @return data.frame: score, model, predicted, observed_apparent, observed_corrected,
 #'   mean_absolute_error (of the corrected curve), n_resamples (resamples usable at that
 #'   point).
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' cal <- calibration(d, "poor", "s100b", B = 50, seed = 1)
+#' cal
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(cal)
 #' @export
 calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed = NULL) {
   check_data(data, c(outcome, score, covariates))
@@ -37,7 +43,7 @@ calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed 
       n_resamples = as.integer(res$n), stringsAsFactors = FALSE
     )
   }
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_calibration", risk = model_risks(data, outcome, score, covariates))
 }
 
 calibrate_curve <- function(X, y, full, B) {
@@ -75,9 +81,14 @@ calibrate_curve <- function(X, y, full, B) {
 #' actually formed minus 2 (g - 2 without ties).
 #'
 #' @param y 0/1 outcomes.
-#' @param p predicted risks in [0, 1].
+#' @param p predicted risks between 0 and 1.
 #' @param g number of risk groups (deciles by default).
 #' @return one-row data.frame: statistic, df, p_value, groups.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' p <- predict_models(d, "poor", "s100b")
+#' hosmer_lemeshow(d$poor, p$risk)
 #' @export
 hosmer_lemeshow <- function(y, p, g = 10) {
   y <- check_outcome(y, "y")
@@ -96,6 +107,6 @@ hosmer_lemeshow <- function(y, p, g = 10) {
   n <- n[keep]
   stat <- sum((obs - expct)^2 / (expct * (1 - expct / n)))
   df <- length(n) - 2
-  data.frame(statistic = stat, df = as.integer(df), p_value = stats::pchisq(stat, df, lower.tail = FALSE),
-             groups = as.integer(length(n)))
+  new_result(data.frame(statistic = stat, df = as.integer(df), p_value = stats::pchisq(stat, df, lower.tail = FALSE),
+             groups = as.integer(length(n))), "spinedlr_hosmer_lemeshow")
 }

@@ -14,6 +14,12 @@
 #' @return data.frame: model, group ("High/High", "Low/High", "High/Low", "Low/Low": level of
 #'   score_a / level of score_b), level_a, level_b, reference, n, n_events, b, se, z, p_value,
 #'   or, or_lower, or_upper (reference row: NA estimates, OR 1).
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' ig <- interaction_groups(d, "poor", "s100b", "ndka", cut_a = 0.2, cut_b = 12)
+#' ig
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(ig)
 #' @export
 interaction_groups <- function(data, outcome, score_a, score_b, cut_a, cut_b, covariates = NULL, conf_level = 0.95) {
   check_data(data, c(outcome, score_a, score_b, covariates))
@@ -61,5 +67,5 @@ interaction_groups <- function(data, outcome, score_a, score_b, cut_a, cut_b, co
       or_upper = c(NA, ci[, 2]), stringsAsFactors = FALSE, row.names = NULL
     )
   }
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_interaction")
 }

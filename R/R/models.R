@@ -21,8 +21,10 @@
 #' @return data.frame, one row per model term: score, model ("unadjusted"/"adjusted"), term,
 #'   b, se, z, p_value, or, or_lower, or_upper, n, n_events, auc, auc_lower, auc_upper
 #'   (DeLong), rms_c.
+#' @rdname fit_models
 #' @export
-fit_models <- function(data, outcome, scores, covariates = NULL, conf_level = 0.95) {
+fit_models.default <- function(data, outcome, scores, covariates = NULL, conf_level = 0.95, ...) {
+  chkDots(...)
   check_data(data, c(outcome, scores, covariates))
   check_conf_level(conf_level)
   y <- check_outcome(data[[outcome]], outcome)
@@ -33,7 +35,7 @@ fit_models <- function(data, outcome, scores, covariates = NULL, conf_level = 0.
       out[[length(out) + 1]] <- fit_one(data, y, s, m$name, m$terms, conf_level)
     }
   }
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_models")
 }
 
 model_specs <- function(score, covariates) {
@@ -79,6 +81,11 @@ lrm_fit <- function(X, y, what) {
 #' @inheritParams fit_models
 #' @param id optional patient id column, copied into the result.
 #' @return long data.frame: (id), row (1..n), score, model, outcome, linear_predictor, risk.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' p <- predict_models(d, "poor", "s100b", covariates = "age")
+#' head(p)
 #' @export
 predict_models <- function(data, outcome, scores, covariates = NULL, id = NULL) {
   check_data(data, c(outcome, scores, covariates, id))

@@ -26,6 +26,10 @@
 #' @return long data.frame: score, model, method (apparent, loocv, kfold, bootstrap,
 #'   optimism), statistic (auc, calibration_slope, calibration_intercept), estimate, lower,
 #'   upper, ci (how the interval was made), n_resamples, n_failed.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' validate_model(d, "poor", "s100b", covariates = "age", k = 5, boot_n = 50, seed = 1)
 #' @export
 validate_model <- function(data, outcome, scores, covariates = NULL, loocv = TRUE, k = 10, boot_n = 1000,
                            seed = NULL, conf_level = 0.95) {
@@ -46,7 +50,7 @@ validate_model <- function(data, outcome, scores, covariates = NULL, loocv = TRU
       out[[length(out) + 1]] <- validate_one(X, y, s, m$name, loocv, k, boot_n, seed, conf_level)
     }
   }
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_validation")
 }
 
 validate_one <- function(X, y, score, model, loocv, k, boot_n, seed, conf_level) {
