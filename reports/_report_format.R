@@ -193,3 +193,10 @@ term_label <- function(term) {
   base <- ifelse(name %in% names(labels), labels[name], score_label(name))
   unname(ifelse(is.na(level), base, paste0(base, ": ", level)))
 }
+
+# The Table 1 row of the two-Radscore groups (evaluate.interaction), named for a reader.
+group_label <- function() {
+  ia <- study$settings$evaluate$interaction
+  if (length(ia) != 2) return("Radscore group")
+  sprintf("Radscore group (%s / %s; High = at or above the Youden cut-off)", score_label(ia[1]), score_label(ia[2]))
+}
