@@ -39,3 +39,13 @@ test_that("fewer events than folds is refused", {
   d$y <- c(rep(1L, 5), rep(0L, 35))
   expect_error(validate_model(d, "y", "s100b", k = 10), "fewer events \\(5\\).*than folds \\(k = 10\\)")
 })
+
+test_that("the bootstrap uses rms::validate's resamples whatever the folds drew first", {
+  d <- asah()
+  v <- validate_model(d, "y", "s100b", c("age", "ndka"), loocv = TRUE, k = 10, boot_n = 100, seed = 7)
+  v <- v[v$model == "adjusted" & v$method == "optimism", ]
+  f <- rms::lrm(y ~ s100b + age + ndka, data = d, x = TRUE, y = TRUE)
+  set.seed(7)
+  ref <- rms::validate(f, B = 100)
+  expect_equal(v$estimate[v$statistic == "calibration_slope"], ref["Slope", "index.corrected"], tolerance = 1e-6)
+})
