@@ -2,7 +2,7 @@
 # Why not renv itself: renv is not in Debian and CRAN is unreachable; the lock documents the
 # exact versions the project is tested with, and tests/test_renv_lock.py fails on drift.
 # Usage: Rscript scripts/renv_lock.R > renv.lock
-direct <- c("pROC", "rms", "testthat", "rmarkdown", "knitr", "jsonlite", "ggplot2", "glmnet")
+direct <- c("pROC", "rms", "testthat", "rmarkdown", "knitr", "jsonlite", "ggplot2", "glmnet", "brglm2")
 ip <- installed.packages()
 base <- rownames(ip)[ip[, "Priority"] %in% "base"]
 deps <- tools::package_dependencies(direct, db = ip, which = c("Depends", "Imports", "LinkingTo"),
