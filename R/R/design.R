@@ -145,7 +145,7 @@ fit_model <- function(X, y, separation, what, note = "") {
   infinite <- rep(FALSE, ncol(X))
   if (is.null(sep)) {
     if (!ml$converged) stop_user("%s did not converge", what)
-    return(c(ml, list(method = "ml", mle_exists = TRUE, infinite = infinite)))
+    return(c(ml, list(method = "ml", mle_exists = TRUE, infinite = infinite, separation = separation)))
   }
   terms <- paste(colnames(X)[sep$infinite], collapse = ", ")
   if (separation == "refuse") {
@@ -155,21 +155,30 @@ fit_model <- function(X, y, separation, what, note = "") {
   if (separation == "firth") {
     f <- fit_logit(X, y, start = numeric(ncol(X)), maxit = 200L, tol = 1e-14, firth = TRUE)
     if (!f$converged) stop_user("%s: Firth's penalised likelihood did not converge", what)
-    return(c(f, list(method = "firth", mle_exists = FALSE, infinite = infinite)))
+    return(c(f, list(method = "firth", mle_exists = FALSE, infinite = infinite, separation = separation)))
   }
-  c(ml, list(method = "ml", mle_exists = FALSE, infinite = sep$infinite, sign = list(sep$sign)))
+  c(ml, list(method = "ml", mle_exists = FALSE, infinite = sep$infinite, sign = list(sep$sign),
+             separation = separation))
 }
 
-# A refit of the study's model in a resample (validation, calibration): the same method as the
-# full fit. (Firth's iteration uses the expected information, so it converges linearly; hence
-# its tighter tolerances here and in fit_model().) NULL when the fit failed: no convergence, or, for maximum likelihood, a resample
-# whose MLE does not exist (what rms::validate counts as "divergence or singularity").
-refit_model <- function(X, y, method, start) {
-  firth <- identical(method, "firth")
-  f <- fit_logit(X, y, start = start, maxit = if (firth) 100L else 25L, tol = if (firth) 1e-11 else 1e-8, firth = firth)
-  if (!f$converged) return(NULL)
-  if (!firth && !is.null(mle_direction(X, y))) return(NULL)
-  f
+# A refit of the study's model in a resample (validation, calibration), by the procedure of
+# the full fit: Firth for a Firth model; otherwise maximum likelihood, and, when the MLE of
+# that resample does not exist, Firth under separation = "firth" (the same rule as the full
+# fit, so validation replays the whole modelling strategy) or a failure under "ml"/"refuse"
+# (what rms::validate counts as "divergence or singularity"). NULL when the refit failed,
+# else the fit with `firth` saying whether it needed Firth. (Firth's iteration uses the
+# expected information and converges linearly; hence its tighter tolerances.)
+refit_model <- function(X, y, full, start = full$coef) {
+  firth_fit <- function() {
+    f <- fit_logit(X, y, start = start, maxit = 100L, tol = 1e-11, firth = TRUE)
+    if (f$converged) c(f, list(firth = TRUE))
+  }
+  if (identical(full$method, "firth")) return(firth_fit())
+  f <- fit_logit(X, y, start = start)
+  separated <- !is.null(mle_direction(X, y))
+  if (separated && identical(full$separation, "firth")) return(firth_fit())
+  if (!f$converged || separated) return(NULL)
+  c(f, list(firth = FALSE))
 }
 
 match_separation <- function(separation) {

@@ -19,14 +19,15 @@
 #' the resamples of `rms::validate(fit, B = boot_n)` after `set.seed(seed)` whatever `loocv`
 #' and `k` are.
 #'
-#' Every refit uses the estimation of the full model ([fit_models()]'s `separation`): Firth
-#' refits for a Firth model; maximum likelihood otherwise, where a refit that does not
-#' converge or whose maximum likelihood estimate does not exist (a level without events in
-#' that resample: quasi-complete separation) counts as failed, as `rms::validate`'s
-#' "divergence or singularity", and is excluded. `n_failed` counts them (for the bootstrap
-#' row, also resamples whose out-of-bag set lacks a class); the LOOCV and k-fold AUCs pool
-#' the out-of-fold predictions of the folds that did not fail. A level absent from a resample
-#' gets coefficient 0 (as glm's NA). Fits use a fast Newton-Raphson (in C).
+#' Every refit replays the estimation rule of [fit_models()]'s `separation`: a Firth model is
+#' refitted by Firth; a maximum likelihood model by maximum likelihood, and a refit whose
+#' maximum likelihood estimate does not exist (a level without events in that resample:
+#' quasi-complete separation) is refitted by Firth under `"firth"` (counted in `n_firth`), or
+#' counts as failed under `"ml"` and `"refuse"`, like a refit that does not converge (as
+#' `rms::validate`'s "divergence or singularity"), and is excluded. `n_failed` counts those
+#' (for the bootstrap row, also resamples whose out-of-bag set lacks a class); the LOOCV and
+#' k-fold AUCs pool the out-of-fold predictions of the folds that did not fail. A level absent
+#' from a resample gets coefficient 0 (as glm's NA). Fits use a fast Newton-Raphson (in C).
 #'
 #' @inheritParams fit_models
 #' @param loocv run leave-one-out.
@@ -36,8 +37,8 @@
 #' @return long data.frame: score, model, method (apparent, loocv, kfold, bootstrap,
 #'   optimism), statistic (auc, calibration_slope, calibration_intercept), estimate, lower,
 #'   upper, ci (how the interval was made), n_resamples (fits attempted: patients for LOOCV,
-#'   folds, bootstrap resamples), n_failed (of those, fits excluded), estimation ("ml" or
-#'   "firth").
+#'   folds, bootstrap resamples), n_failed (of those, fits excluded), n_firth (fits by
+#'   Firth's penalised likelihood), estimation ("ml" or "firth": the full model's).
 #' @export
 validate_model <- function(data, outcome, scores, covariates = NULL, loocv = TRUE, k = 10, boot_n = 1000,
                            seed = NULL, conf_level = 0.95, separation = "firth") {
@@ -64,10 +65,10 @@ validate_model <- function(data, outcome, scores, covariates = NULL, loocv = TRU
 }
 
 validate_one <- function(X, y, full, score, model, loocv, k, boot_n, seed, conf_level) {
-  row <- function(method, statistic, est, lo, hi, ci, nr, nf) {
+  row <- function(method, statistic, est, lo, hi, ci, nr, nf, nfirth = 0) {
     data.frame(score = score, model = model, method = method, statistic = statistic, estimate = est,
                lower = lo, upper = hi, ci = ci, n_resamples = as.integer(nr), n_failed = as.integer(nf),
-               estimation = full$method, stringsAsFactors = FALSE)
+               n_firth = as.integer(nfirth), estimation = full$method, stringsAsFactors = FALSE)
   }
   delong <- function(lp) {
     ok <- !is.na(lp)
@@ -78,7 +79,7 @@ validate_one <- function(X, y, full, score, model, loocv, k, boot_n, seed, conf_
   cv <- function(method, folds) {
     res <- out_of_fold(X, y, folds, full)
     a <- delong(res$lp)
-    row(method, "auc", a[2], a[1], a[3], "DeLong on pooled predictions", length(unique(folds)), res$failed)
+    row(method, "auc", a[2], a[1], a[3], "DeLong on pooled predictions", length(unique(folds)), res$failed, res$firth)
   }
   if (isTRUE(loocv)) rows[[length(rows) + 1]] <- cv("loocv", seq_along(y))
   if (k > 0) {
@@ -105,16 +106,18 @@ stratified_folds <- function(y, k) {
 out_of_fold <- function(X, y, folds, full) {
   lp <- rep(NA_real_, length(y))
   failed <- 0L
+  firth <- 0L
   for (f in unique(folds)) {
     test <- folds == f
-    fit <- refit_model(X[!test, , drop = FALSE], y[!test], full$method, full$coef)
+    fit <- refit_model(X[!test, , drop = FALSE], y[!test], full)
     if (is.null(fit)) {
       failed <- failed + 1L
       next
     }
+    firth <- firth + fit$firth
     lp[test] <- drop(X[test, , drop = FALSE] %*% fit$coef)
   }
-  list(lp = lp, failed = failed)
+  list(lp = lp, failed = failed, firth = firth)
 }
 
 # Calibration intercept and slope of a linear predictor on outcomes (logistic recalibration).
@@ -132,7 +135,7 @@ boot_refit <- function(X, y, full) {
   idx <- sample(length(y), replace = TRUE)
   yb <- y[idx]
   if (length(unique(yb)) < 2) return(NULL)
-  fit <- refit_model(X[idx, , drop = FALSE], yb, full$method, full$coef)
+  fit <- refit_model(X[idx, , drop = FALSE], yb, full)
   if (is.null(fit)) return(NULL)
   list(fit = fit, idx = idx, y = yb)
 }
@@ -140,7 +143,7 @@ boot_refit <- function(X, y, full) {
 bootstrap_rows <- function(X, y, full, boot_n, conf_level, row) {
   n <- length(y)
   app_auc <- fast_auc(y, full$eta)
-  stats <- matrix(NA_real_, boot_n, 4, dimnames = list(NULL, c("oob", "auc_opt", "int_test", "slope_test")))
+  stats <- matrix(NA_real_, boot_n, 5, dimnames = list(NULL, c("oob", "auc_opt", "int_test", "slope_test", "firth")))
   for (i in seq_len(boot_n)) {
     b <- boot_refit(X, y, full)
     if (is.null(b)) next
@@ -152,16 +155,19 @@ bootstrap_rows <- function(X, y, full, boot_n, conf_level, row) {
     oob <- setdiff(seq_len(n), idx)
     oob_auc <- if (length(unique(y[oob])) == 2) fast_auc(y[oob], lp[oob]) else NA_real_
     if (anyNA(cal)) next
-    stats[i, ] <- c(oob_auc, train - test, cal[1], cal[2])
+    stats[i, ] <- c(oob_auc, train - test, cal[1], cal[2], b$fit$firth)
   }
   ok <- !is.na(stats[, "auc_opt"])
   oob_ok <- !is.na(stats[, "oob"])
   a <- (1 - conf_level) / 2
   q <- stats::quantile(stats[oob_ok, "oob"], c(a, 1 - a), names = FALSE)
+  nf_oob <- sum(stats[oob_ok, "firth"])
+  nf <- sum(stats[ok, "firth"])
   list(
-    row("bootstrap", "auc", mean(stats[oob_ok, "oob"]), q[1], q[2], "percentile, out-of-bag", boot_n, boot_n - sum(oob_ok)),
-    row("optimism", "auc", app_auc - mean(stats[ok, "auc_opt"]), NA, NA, "none", boot_n, boot_n - sum(ok)),
-    row("optimism", "calibration_slope", mean(stats[ok, "slope_test"]), NA, NA, "none", boot_n, boot_n - sum(ok)),
-    row("optimism", "calibration_intercept", mean(stats[ok, "int_test"]), NA, NA, "none", boot_n, boot_n - sum(ok))
+    row("bootstrap", "auc", mean(stats[oob_ok, "oob"]), q[1], q[2], "percentile, out-of-bag", boot_n,
+        boot_n - sum(oob_ok), nf_oob),
+    row("optimism", "auc", app_auc - mean(stats[ok, "auc_opt"]), NA, NA, "none", boot_n, boot_n - sum(ok), nf),
+    row("optimism", "calibration_slope", mean(stats[ok, "slope_test"]), NA, NA, "none", boot_n, boot_n - sum(ok), nf),
+    row("optimism", "calibration_intercept", mean(stats[ok, "int_test"]), NA, NA, "none", boot_n, boot_n - sum(ok), nf)
   )
 }

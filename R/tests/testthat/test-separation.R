@@ -110,9 +110,13 @@ test_that("maximum likelihood validation counts separated resamples as failed an
   expect_equal(adj$n_resamples[adj$method == "optimism"], rep(200L, 3))
   # leaving out one of the two rare patients separates the other: two failed LOOCV fits
   expect_equal(adj$n_failed[adj$method == "loocv"], 2L)
-  # the same design under the default: every level has both outcomes, so maximum likelihood
-  expect_equal(unique(validate_model(e, "y", "s100b", c("age", "rare"), loocv = FALSE, k = 0, boot_n = 10,
-                                     seed = 1)$estimation), "ml")
+  # under the default the rule of the full fit is replayed: the separated refits use Firth
+  v <- validate_model(e, "y", "s100b", c("age", "rare"), loocv = TRUE, k = 0, boot_n = 200, seed = 1)
+  adj <- v[v$model == "adjusted", ]
+  expect_equal(unique(adj$estimation), "ml")
+  expect_equal(adj$n_failed[adj$method == "optimism"], rep(0L, 3))
+  expect_equal(adj$n_firth[adj$method == "optimism"], rep(as.integer(separated), 3))
+  expect_equal(adj$n_firth[adj$method == "loocv"], 2L)
 })
 
 test_that("the demo's adjusted model cannot be validated by maximum likelihood: every resample is separated", {
