@@ -128,12 +128,13 @@ def export(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     dest: Path = typer.Option(None, "--dest", help="Folder (default: <output>/export)."),
 ) -> None:
-    """Write the tables as CSV with an R script that reproduces Table 2 with library(spinedlr)."""
+    """Write the analysis data, a data dictionary and every table as CSV, with R scripts that
+    reproduce Tables 2 and 3 with library(spinedlr)."""
     from spinedlr.config import load_study
     from spinedlr.export import export_study
 
     folder = export_study(load_study(study), dest)
-    console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
+    console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` and `Rscript table3.R` there)")
 
 
 if __name__ == "__main__":
