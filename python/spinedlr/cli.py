@@ -128,8 +128,7 @@ def export(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     dest: Path = typer.Option(None, "--dest", help="Folder (default: <output>/export)."),
 ) -> None:
-    """Write the analysis data, a data dictionary and every table as CSV, with R scripts that
-    reproduce Tables 2 and 3 with library(spinedlr)."""
+    """Write data, data dictionary and tables as CSV, and R scripts reproducing Tables 2 and 3."""
     from spinedlr.config import load_study
     from spinedlr.export import export_study
 
