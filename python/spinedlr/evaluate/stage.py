@@ -192,8 +192,9 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
 
 
 SEPARATION_HANDLING = {
-    "firth": "Firth's penalised likelihood (profile penalised likelihood CIs) for every model with this covariate",
-    "refuse": "refused",
+    "firth": "models with this covariate fitted by Firth's penalised likelihood, profile penalised "
+             "likelihood CIs (evaluate.separation: firth)",
+    "refuse": "refused (evaluate.separation: refuse)",
 }
 
 
@@ -207,7 +208,7 @@ def _separation_note(md: pl.DataFrame, covs: list[str], separation: str) -> pl.D
         raise InputError("the maximum likelihood estimate of the adjusted models does not exist: "
                          + "; ".join(lines) + " (merge or drop the level, or set evaluate.separation: firth)")
     for line in lines:
-        console.print(f"[yellow]Separation:[/] {line}; adjusted models use {SEPARATION_HANDLING['firth']}")
+        console.print(f"[yellow]No maximum likelihood estimate:[/] {line}; {SEPARATION_HANDLING['firth']}")
     schema = {"covariate": pl.Utf8, "level": pl.Utf8, "n": pl.Int64, "n_events": pl.Int64}
     note = levels if levels.height else pl.DataFrame(schema=schema)
     return note.with_columns(pl.lit(SEPARATION_HANDLING[separation]).alias("handling"))
