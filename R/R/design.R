@@ -49,8 +49,9 @@ design_matrix <- function(data, terms) {
 # Columns that are constant inside a resample (a rare level missing from a bootstrap sample)
 # get coefficient 0, as glm()'s NA coefficients do, instead of failing the fit. The loop runs
 # in C (src/logit.c): validation and calibration refit models thousands of times. When X'WX
-# is singular (collinear columns) a maximum likelihood fit is solved by a pivoted QR in R
-# instead. `converged` is FALSE when the iteration limit was reached or no step lowered the
+# is singular, aliased columns of X (pivoted QR) get coefficient 0 and the rest is refitted;
+# when X itself has full rank (weights vanishing under separation) a maximum likelihood fit is
+# solved by a pivoted QR Newton in R instead. `converged` is FALSE when the iteration limit was reached or no step lowered the
 # deviance; callers refuse or count such fits, never use them silently.
 fit_logit <- function(X, y, start = NULL, maxit = 25L, tol = 1e-8, firth = FALSE, fixed = 0L) {
   n <- nrow(X)
@@ -63,7 +64,20 @@ fit_logit <- function(X, y, start = NULL, maxit = 25L, tol = 1e-8, firth = FALSE
   fixed_u <- if (fixed > 0) sum(use[seq_len(fixed)]) - 1L else -1L
   res <- .Call(spinedlr_fit_logit, Xu, as.numeric(y), as.numeric(beta), as.integer(maxit), as.numeric(tol),
                as.integer(firth), as.integer(fixed_u))
-  if (res[[2]] < 0 && !firth && fixed == 0) res <- fit_logit_qr(Xu, y, beta, maxit, tol)
+  if (res[[2]] < 0) {
+    qx <- qr(Xu)
+    keep <- sort(qx$pivot[seq_len(qx$rank)])
+    if (qx$rank < ncol(Xu) && (fixed_u < 0 || (fixed_u + 1L) %in% keep)) {
+      # aliased columns (a level absent from a resample leaves its dummies summing to the
+      # intercept, say): coefficient 0, as glm's NA, and the rest refitted
+      sub <- fit_logit(Xu[, keep, drop = FALSE], y, beta[keep], maxit, tol, firth,
+                       if (fixed_u >= 0) match(fixed_u + 1L, keep) else 0L)
+      coef <- numeric(ncol(X))
+      coef[which(use)[keep]] <- sub$coef
+      return(c(list(coef = coef), sub[-1]))
+    }
+    if (!firth && fixed == 0) res <- fit_logit_qr(Xu, y, beta, maxit, tol)
+  }
   coef <- numeric(ncol(X))
   coef[use] <- res[[1]]
   list(coef = coef, converged = res[[2]] == 1L, eta = res[[3]], deviance = res[[4]])
@@ -153,7 +167,7 @@ fit_model <- function(X, y, separation, what, note = "") {
               what, terms, if (nzchar(note)) paste0("; ", note) else "")
   }
   if (separation == "firth") {
-    f <- fit_logit(X, y, start = numeric(ncol(X)), maxit = 200L, tol = 1e-14, firth = TRUE)
+    f <- fit_logit(X, y, start = numeric(ncol(X)), maxit = 1000L, tol = 1e-14, firth = TRUE)
     if (!f$converged) stop_user("%s: Firth's penalised likelihood did not converge", what)
     return(c(f, list(method = "firth", mle_exists = FALSE, infinite = infinite, separation = separation)))
   }
@@ -167,10 +181,11 @@ fit_model <- function(X, y, separation, what, note = "") {
 # fit, so validation replays the whole modelling strategy) or a failure under "ml"/"refuse"
 # (what rms::validate counts as "divergence or singularity"). NULL when the refit failed,
 # else the fit with `firth` saying whether it needed Firth. (Firth's iteration uses the
-# expected information and converges linearly; hence its tighter tolerances.)
+# expected information and converges linearly, slowly near separation: hence its 1,000
+# iterations, which quasi-separated resamples of the demo need.)
 refit_model <- function(X, y, full, start = full$coef) {
   firth_fit <- function() {
-    f <- fit_logit(X, y, start = start, maxit = 100L, tol = 1e-11, firth = TRUE)
+    f <- fit_logit(X, y, start = start, maxit = 1000L, firth = TRUE)
     if (f$converged) c(f, list(firth = TRUE))
   }
   if (identical(full$method, "firth")) return(firth_fit())
@@ -242,7 +257,7 @@ profile_ci <- function(X, y, conf_level, fit) {
   out <- matrix(NA_real_, ncol(X), 2)
   for (j in seq_len(ncol(X))) {
     excess <- function(v) {
-      f <- fit_logit(X, y, start = replace(b, j, v), maxit = 100L, firth = firth, fixed = j)
+      f <- fit_logit(X, y, start = replace(b, j, v), maxit = if (firth) 1000L else 100L, firth = firth, fixed = j)
       f$deviance - fit$deviance - crit
     }
     for (side in 1:2) {

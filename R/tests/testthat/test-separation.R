@@ -123,3 +123,15 @@ test_that("the demo's adjusted model cannot be validated by maximum likelihood: 
   expect_equal(opt$n_failed, rep(50L, 3))
   expect_true(all(is.na(opt$estimate)))
 })
+
+test_that("aliased columns (a level missing from a resample) get coefficient 0 in Firth fits too", {
+  d <- demo_cohort()
+  keep <- d$segment != "L3/4"  # without L3/4 the two segment dummies sum to the intercept
+  X <- spinedlr:::design_matrix(d, c("radscore_disc", "segment"))[keep, ]
+  y <- d$recurrence[keep]
+  f <- spinedlr:::fit_logit(X, y, maxit = 1000L, tol = 1e-14, firth = TRUE)
+  expect_true(f$converged)
+  expect_equal(f$coef[4], 0)
+  ref <- spinedlr:::fit_logit(X[, 1:3], y, maxit = 1000L, tol = 1e-14, firth = TRUE)
+  expect_equal(f$coef[1:3], ref$coef, tolerance = 1e-10)
+})
