@@ -13,6 +13,8 @@
 #' @param score score column.
 #' @param B number of bootstrap resamples.
 #' @param seed random seed (NULL leaves the RNG alone).
+#' @param separation as in [fit_models()]; refits use the full model's estimation and failed
+#'   maximum likelihood refits (see [validate_model()]) are skipped.
 #' @return data.frame: score, model, predicted, observed_apparent, observed_corrected,
 #'   mean_absolute_error (of the corrected curve), n_resamples (resamples usable at that
 #'   point).
@@ -23,8 +25,9 @@
 #' cal
 #' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(cal)
 #' @export
-calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed = NULL) {
+calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed = NULL, separation = "firth") {
   check_data(data, c(outcome, score, covariates))
+  match_separation(separation)
   y <- check_outcome(data[[outcome]], outcome)
   check_score(data[[score]], score)
   if (!is.numeric(B) || B < 10) stop_user("B must be at least 10")
@@ -32,9 +35,7 @@ calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed 
   for (m in model_specs(score, covariates)) {
     X <- design_matrix(data, m$terms)
     what <- sprintf("the %s model of '%s'", m$name, score)
-    full <- fit_logit(X, y)
-    check_separation(full$eta, y, what)
-    if (!full$converged) stop_user("%s did not converge", what)
+    full <- study_fit(data, y, X, m$terms, separation, what)
     if (!is.null(seed)) set.seed(seed)
     res <- calibrate_curve(X, y, full, B)
     out[[length(out) + 1]] <- data.frame(
@@ -61,7 +62,7 @@ calibrate_curve <- function(X, y, full, B) {
   total <- numeric(length(predy))
   count <- numeric(length(predy))
   for (i in seq_len(B)) {
-    b <- boot_refit(X, y, full$coef)
+    b <- boot_refit(X, y, full)
     if (is.null(b)) next
     d <- cal_error(b$fit$eta, b$y) - cal_error(drop(X %*% b$fit$coef), y)
     ok <- !is.na(d)

@@ -157,12 +157,12 @@ def export(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     dest: Path = typer.Option(None, "--dest", help="Folder (default: <output>/export)."),
 ) -> None:
-    """Write the tables as CSV with an R script that reproduces Table 2 with library(spinedlr)."""
+    """Write data, data dictionary and tables as CSV, and R scripts reproducing Tables 2 and 3."""
     from spinedlr.config import load_study
     from spinedlr.export import export_study
 
     folder = export_study(load_study(study), dest)
-    _print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
+    _print(f"[green]exported:[/] {folder} (run `Rscript table2.R` and `Rscript table3.R` there)")
 
 
 if __name__ == "__main__":
