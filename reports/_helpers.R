@@ -1,6 +1,20 @@
 # Helpers for study.qmd: reading the prepared CSVs and printing tables and figures with
 # stable HTML ids (the browser test finds every table and figure by id).
 
+# Text from the study's config or data, made inert: every character other than a letter,
+# digit or space becomes a numeric character reference, so neither the HTML (<script>) nor
+# pandoc's Markdown ([link](javascript:...), *emphasis*) can read it as anything but text.
+# Everything the report prints from config or data goes through here.
+esc <- function(x) {
+  vapply(as.character(x), function(s) {
+    if (is.na(s)) return(NA_character_)
+    cp <- utf8ToInt(enc2utf8(s))
+    safe <- (cp >= 48 & cp <= 57) | (cp >= 65 & cp <= 90) | (cp >= 97 & cp <= 122) | cp == 32
+    out <- ifelse(safe, vapply(cp, intToUtf8, ""), sprintf("&#%d;", cp))
+    paste(out, collapse = "")
+  }, "", USE.NAMES = FALSE)
+}
+
 read_tbl <- function(name) {
   f <- file.path(data_dir, paste0(name, ".csv"))
   if (!file.exists(f)) return(NULL)
@@ -27,6 +41,7 @@ fmt_p <- function(p) ifelse(is.na(p), "", ifelse(p < 0.001, "<0.001", formatC(p,
 # "Table 1:", "Table 2:", ... in page order and collides with the study's own Table 1-4.
 show_table <- function(df, id, caption = NULL, ...) {
   if (is.null(df) || !nrow(df)) return(missing_note(id))
+  df <- readable(df)  # _report_format.R: readable headers, formatted numbers
   html <- knitr::kable(df, format = "html", row.names = FALSE, caption = caption, label = NA,
                        table.attr = sprintf('id="%s" class="table table-sm table-striped" data-quarto-disable-processing="true"', id), ...)
   knitr::asis_output(html)

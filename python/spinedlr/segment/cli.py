@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
-from spinedlr.cli_support import console, friendly
+from spinedlr.cli_support import console, friendly, stdout
+from spinedlr.segment.settings import PRESETS
 
 
 app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_args_is_help=True)
 
 
 RoiOpt = typer.Option(None, "--roi", help="ROI name (repeatable); default: every ROI.")
-PresetOpt = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml).")
+PresetName = Enum("PresetName", {name: name for name in PRESETS}, type=str)
+PresetOpt = typer.Option(None, "--preset", help="Preset of training settings (overrides study.yaml).")
 EpochsOpt = typer.Option(None, "--epochs", help="Override the preset's epochs.")
 FreshOpt = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch.")
 
 
-def _study(path: Path, preset: str | None = None, epochs: int | None = None):
+def _study(path: Path, preset: PresetName | None = None, epochs: int | None = None):
     from spinedlr.config import load_study
-    from spinedlr.errors import ConfigError
 
     study = load_study(path)
     if preset is not None:
-        if preset not in ("cpu", "paper"):
-            raise ConfigError(f"--preset must be 'cpu' or 'paper', not {preset!r}")
-        study.config.segment.preset = preset
+        study.config.segment.preset = preset.value
     if epochs is not None:
         study.config.segment.epochs = epochs
     return study
@@ -37,7 +37,7 @@ def _study(path: Path, preset: str | None = None, epochs: int | None = None):
 def train(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     roi: list[str] = RoiOpt,
-    preset: str = PresetOpt,
+    preset: PresetName = PresetOpt,
     epochs: int = EpochsOpt,
     fresh: bool = FreshOpt,
 ) -> None:
@@ -46,7 +46,7 @@ def train(
 
     s = _study(study, preset, epochs)
     for name, r in train_study(s, roi or None, resume=not fresh, console=console).items():
-        console.print(f"[green]{name}:[/] best val Dice {r.best_dice:.4f} at epoch {r.best_epoch} -> {r.best_path}")
+        stdout.print(f"[green]{name}:[/] best val Dice {r.best_dice:.4f} at epoch {r.best_epoch} -> {r.best_path}")
 
 
 @app.command()
@@ -58,7 +58,9 @@ def predict(
     largest_component: bool = typer.Option(
         True, "--largest-component/--all-components", help="Keep the largest 3D component per label."
     ),
-    device: str = typer.Option("cpu", "--device"),
+    device: str = typer.Option(
+        "cpu", "--device", help="Torch device to run the network on: cpu, cuda, cuda:1, mps."
+    ),
 ) -> None:
     """Segment one volume; the output has the input's exact geometry."""
     from spinedlr.errors import InputError
@@ -74,7 +76,7 @@ def predict(
     image, ref = load_image(case, images, 1, int(meta["slice_axis"]))
     pred = predict_volume(net, meta, image, ref, largest_component)
     write_like(to_array(pred), ref, out)
-    console.print(f"[green]wrote[/] {out}")
+    stdout.print(f"[green]wrote[/] {out}", highlight=False)
 
 
 @app.command()
@@ -112,11 +114,11 @@ def evaluate(
         labels = names or {int(v): f"label_{int(v)}" for v in np.union1d(np.unique(pa), np.unique(ta)) if v}
         rows += evaluate_case(case, roi if model is None else read_checkpoint(model)["roi"], pa, ta, labels, ti.GetSpacing())
     table = metrics_frame(rows)
-    console.print(summary_table(table))
+    stdout.print(summary_table(table))
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.write_parquet(out)
-        console.print(f"[green]wrote[/] {out}")
+        stdout.print(f"[green]wrote[/] {out}", highlight=False)
 
 
 @app.command("run")
@@ -124,7 +126,7 @@ def evaluate(
 def run_cmd(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     roi: list[str] = RoiOpt,
-    preset: str = PresetOpt,
+    preset: PresetName = PresetOpt,
     epochs: int = EpochsOpt,
     fresh: bool = FreshOpt,
 ) -> None:
