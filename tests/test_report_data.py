@@ -109,7 +109,8 @@ def helpers():
 
     env = ro.r("new.env()")
     ro.r("function(e) { e$study <- list(rois = c('disc', 'muscle'), comparator = NULL); e$data_dir <- tempdir() }")(env)
-    ro.r("function(f, e) sys.source(f, envir = e)")(str(REPORTS / "_helpers.R"), env)
+    for f in ("_helpers.R", "_report_format.R"):
+        ro.r("function(f, e) sys.source(f, envir = e)")(str(REPORTS / f), env)
     return ro, env
 
 
