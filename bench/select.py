@@ -1,9 +1,15 @@
-"""Benchmark: full selection on 170 patients × ~1,300 features × 2 ROIs, and a full-pipeline
-bootstrap (B = 200) of one ROI's whole chain. Writes bench/results/select.json.
+"""Benchmark: full selection on 170 patients × ~1,300 features × 2 ROIs, then the cost of the
+report's full-pipeline validation, before and after, in one run. Writes bench/results/select.json.
 
-Run from the repository root: ``python -m bench.select [--B 200]``. Single-threaded
-(n_jobs = 1, BLAS threads 1) so the numbers are per core and comparable across machines.
-The JSON is rewritten every 10 resamples, so an interrupted run still reports its pace.
+* before: the full-pipeline optimism bootstrap of one ROI's chain (``bootstrap_auc``), one
+  process, ``--B`` resamples (the report would need ~200 per ROI, so it was never run);
+* after: ``full_pipeline_cv`` — repeated stratified k-fold (``--repeats`` × ``--folds``) of
+  both ROI chains, the combined Radscore and an adjusted model, on ``--workers`` processes
+  (default: every core), one resample = every chain refitted once.
+
+Seconds per ROI-chain refit before and after, their ratio, and the wall time of the whole
+validation the report shows are in ``validation``. BLAS threads are 1, so "before" is per
+core. Run from the repository root: ``python -m bench.select``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from spinedlr.select.icc import icc_table  # noqa: E402
 from spinedlr.select.pipeline import funnel, roi_pipeline, selected_features  # noqa: E402
 from spinedlr.select.settings import SelectSettings  # noqa: E402
 from spinedlr.select.synthetic import planted  # noqa: E402
-from spinedlr.select.validation import bootstrap_auc  # noqa: E402
+from spinedlr.select.validation import RoiInput, bootstrap_auc, full_pipeline_cv  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "select.json"
 N, EVENTS, NOISE, SHAKY, K = 170, 39, 1280, 20, 5  # 2K + NOISE + SHAKY = 1,310 features
@@ -37,7 +43,7 @@ def roi_data(seed: int, y: np.ndarray, effect: float):
     return X1, X2, names, ids
 
 
-def main(B: int) -> dict:
+def main(B: int, repeats: int, folds: int, workers: int) -> dict:
     rng = np.random.default_rng(0)
     y = np.zeros(N, dtype=int)
     y[rng.choice(N, EVENTS, replace=False)] = 1
@@ -46,7 +52,7 @@ def main(B: int) -> dict:
                  "n_patients": N, "events": EVENTS, "settings": s.model_dump(),
                  "loadavg_at_start": os.getloadavg()}
     t0 = time.perf_counter()
-    fitted = {}
+    fitted, icc = {}, {}
     for j, (roi, effect) in enumerate({"disc": 1.0, "muscle": 0.6}.items()):
         X1, X2, names, ids = roi_data(j, y, effect)
         t = time.perf_counter()
@@ -55,7 +61,8 @@ def main(B: int) -> dict:
                         names)
         t_icc = time.perf_counter() - t
         cols = {"radiomics": list(range(len(names)))}
-        pipe = roi_pipeline(s, 0, cols, {"radiomics": tab["icc"].fill_null(np.nan).to_numpy()})
+        icc[roi] = tab["icc"].fill_null(np.nan).to_numpy()
+        pipe = roi_pipeline(s, 0, cols, {"radiomics": icc[roi]})
         t = time.perf_counter()
         pipe.fit(X1, y)
         res[roi] = {"n_features": len(names), "icc_s": round(t_icc, 3),
@@ -68,18 +75,31 @@ def main(B: int) -> dict:
 
     pipe, X = fitted["disc"]
     t0 = time.perf_counter()
+    boot = bootstrap_auc(pipe, X, y, B=B, seed=1)
+    before = (time.perf_counter() - t0) / B
+    res["bootstrap"] = {"B": B, "s_per_resample": round(before, 2), "roi": "disc",
+                        **{k: boot[k] for k in ("apparent", "optimism", "corrected", "redrawn")}}
+    print(res["bootstrap"], flush=True)
 
-    def progress(b: int) -> None:
-        if b % 10 == 0 or b == B:
-            el = time.perf_counter() - t0
-            res["bootstrap"] = {"B_done": b, "B": B, "elapsed_s": round(el, 1),
-                                "s_per_resample": round(el / b, 2)}
-            OUT.write_text(json.dumps(res, indent=2))
-            print(res["bootstrap"], flush=True)
-
-    boot = bootstrap_auc(pipe, X, y, B=B, seed=1, progress=progress)
-    res["bootstrap"].update({k: boot[k] for k in ("apparent", "optimism", "corrected", "redrawn")})
-    res["bootstrap"]["roi"] = "disc"
+    rois = {roi: RoiInput(Xr, {"radiomics": list(range(Xr.shape[1]))}, {"radiomics": icc[roi]})
+            for roi, (_, Xr) in fitted.items()}
+    age = np.random.default_rng(5).normal(50, 10, N)[:, None]
+    adjust = {s_: (age, []) for s_ in ("radscore_disc", "radscore_muscle", "radscore_combined")}
+    t0 = time.perf_counter()
+    cv = full_pipeline_cv(s, 0, rois, y, adjust, repeats=repeats, folds=folds, workers=workers)
+    wall = time.perf_counter() - t0
+    n_res = repeats * folds
+    after = wall / (n_res * len(rois))
+    res["validation"] = {
+        "before_s_per_roi_refit": round(before, 2), "after_s_per_roi_refit": round(after, 2),
+        "ratio": round(before / after, 2), "workers": workers, "repeats": repeats, "folds": folds,
+        "after_wall_s": round(wall, 1), "after_resamples": n_res,
+        "before_wall_s_for_200_bootstrap_resamples_2_rois": round(before * 200 * len(rois), 1),
+        "auc": {f"{r['score']} ({r['model']})": [round(r["auc"], 4), round(r["auc_lower"], 4),
+                                                 round(r["auc_upper"], 4)]
+                for r in cv.iter_rows(named=True)},
+    }
+    print(res["validation"], flush=True)
     res["loadavg_at_end"] = os.getloadavg()
     OUT.write_text(json.dumps(res, indent=2))
     return res
@@ -87,5 +107,9 @@ def main(B: int) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--B", type=int, default=200)
-    main(ap.parse_args().B)
+    ap.add_argument("--B", type=int, default=10, help="bootstrap resamples timed (before)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args()
+    main(a.B, a.repeats, a.folds, a.workers)

@@ -35,12 +35,15 @@ fmt_ci <- function(est, lo, hi, digits = 3) {
 
 fmt_p <- function(p) ifelse(is.na(p), "", ifelse(p < 0.001, "<0.001", formatC(p, format = "f", digits = 3)))
 
-# A table as HTML with an id, so it can be linked to and found by tests.
+# A table as HTML with an id, so it can be linked to and found by tests. label = NA: knitr
+# would otherwise prefix the caption with a cross-reference label built from the chunk name
+# (when bookdown-style labels are on, as under Quarto), which the renderer then numbers
+# "Table 1:", "Table 2:", ... in page order and collides with the study's own Table 1-4.
 show_table <- function(df, id, caption = NULL, ...) {
   if (is.null(df) || !nrow(df)) return(missing_note(id))
   df <- readable(df)  # _report_format.R: readable headers, formatted numbers
-  html <- knitr::kable(df, format = "html", row.names = FALSE, caption = caption,
-                       table.attr = sprintf('id="%s" class="table table-sm table-striped"', id), ...)
+  html <- knitr::kable(df, format = "html", row.names = FALSE, caption = caption, label = NA,
+                       table.attr = sprintf('id="%s" class="table table-sm table-striped" data-quarto-disable-processing="true"', id), ...)
   knitr::asis_output(html)
 }
 
@@ -48,11 +51,12 @@ missing_note <- function(what) {
   knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', what))
 }
 
+# "radscore_<roi>" -> "<Roi> Radscore"; the combined Radscore names its ROIs (from the study).
+roi_title <- function(roi) paste0(toupper(substring(roi, 1, 1)), substring(roi, 2))
+
 score_label <- function(x) {
-  lab <- c(radscore_disc = "Disc Radscore", radscore_muscle = "Muscle Radscore",
-           radscore_combined = "Disc + muscle")
-  out <- ifelse(x %in% names(lab), lab[x], x)
-  out <- sub("^radscore_", "Radscore ", out)
+  out <- ifelse(grepl("^radscore_", x), paste(roi_title(sub("^radscore_", "", x)), "Radscore"), x)
+  out[x == "radscore_combined"] <- paste(roi_title(study$rois), collapse = " + ")
   if (!is.null(study$comparator)) out[x == study$comparator] <- comparator_label
   unname(out)
 }

@@ -25,7 +25,7 @@ CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 TABLE_IDS = ["table-provenance", "table-segmentation", "table-extraction", "table-funnel",
-             "table-formulas", "table-1", "table-2", "table-3", "table-3b", "table-pauc",
+             "table-formulas", "table-1", "table-headline", "table-2", "table-3", "table-3b", "table-pauc",
              "table-pauc-comparison", "table-hl", "table-4", "table-delong", "table-or", "table-tripod"]
 FIGURE_IDS = ["figure-overlays", "figure-roc", "figure-pauc", "figure-calibration", "figure-dca",
               "figure-impact", "figure-forest", "figure-gradcam"]
@@ -50,6 +50,7 @@ def study(tmp_path_factory) -> Path:
     cfg["segment"].update(epochs=1, img_size=64, base_channel=8)
     cfg["extract"].update(params=str(FAST_PARAMS))
     cfg["evaluate"].update(boot_n=50, calibration_b=50, pauc_boot_n=100, folds=5)
+    cfg["select"].update(validation_repeats=2)
     (d / "study.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     res = _cli("run", str(d / "study.yaml"), "--report")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -69,6 +70,22 @@ def test_report_numbers_come_from_the_stats_tables(study: Path) -> None:
     disc = t2.filter((pl.col("score") == "radscore_disc") & (pl.col("model") == "unadjusted")).row(0, named=True)
     expected = f"{disc['auc']:.3f} ({disc['auc_lower']:.3f}\u2013{disc['auc_upper']:.3f})"
     assert expected in html
+    # the headline: a validated (full-pipeline) AUC with its CI for every model of Table 2's
+    # Radscores, and the in-sample numbers labelled as such
+    val = pl.read_parquet(study / "out" / "selection" / "validation.parquet").filter(
+        pl.col("method").str.starts_with("full pipeline"))
+    for r in t2.filter(pl.col("score").str.starts_with("radscore_")).iter_rows(named=True):
+        v = val.filter((pl.col("score") == r["score"]) & (pl.col("model") == r["model"])).row(0, named=True)
+        assert f"{v['auc']:.3f} ({v['auc_lower']:.3f}\u2013{v['auc_upper']:.3f})" in html, r["score"]
+    text = " ".join(html.split())  # pandoc wraps long captions
+    assert "Table 2. Apparent (in-sample) AUC" in text
+    assert "optimism-corrected calibration intercept" in text and "optimism-corrected AUC" in text
+    assert "Not refitted: the feature selection and the Radscore" in text
+    # events per parameter counts model parameters: age, gender, duration, Pfirrmann + score
+    assert "5 parameters besides the intercept" in text
+    assert "not trained on" in text and "training set" in text  # segmentation split
+    if (study / "out" / "stats" / "table4.parquet").exists():  # small studies may not estimate it
+        assert "Table 4. Logistic regression of the four groups of Muscle Radscore and Disc Radscore" in text
     # self-contained and offline: no file or web references to images, scripts or styles
     assert not re.search(r'<img[^>]+src="(?!data:)', html)
     assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?:', html)

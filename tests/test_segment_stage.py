@@ -17,7 +17,7 @@ from spinedlr.errors import ConfigError, InputError
 from spinedlr.segment import train as train_module
 from spinedlr.segment.checkpoint import load_model, read_checkpoint
 from spinedlr.segment.settings import NumberByPosition
-from spinedlr.segment.stage import check_model_fits, run, train_study
+from spinedlr.segment.stage import check_model_fits, run, train_study, training_rows
 
 SEGMENT = {"epochs": 3, "img_size": 32, "base_channel": 4, "batch_size": 4, "augment": True}
 
@@ -56,12 +56,18 @@ def make_study(root: Path, bad_label: bool = False, epochs: int = 3, zoom: float
 
 @pytest.mark.slow
 def test_run_writes_models_masks_and_metrics(tmp_path):
-    study = load_study(make_study(tmp_path))
+    path = make_study(tmp_path)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["segment"]["max_train_patients"] = 2  # one patient the network never sees
+    path.write_text(yaml.safe_dump(cfg))
+    study = load_study(path)
     metrics = run(study)
     out = study.output
     table = pl.read_parquet(out / "segmentation" / "metrics.parquet")
-    assert table.columns == ["patient_id", "roi", "label", "label_name", "dice", "hd95_mm"]
+    assert table.columns == ["patient_id", "roi", "label", "label_name", "dice", "hd95_mm", "trained_on"]
     assert table.height == 3 and table["label_name"].to_list() == ["disc"] * 3
+    seen = {f"p{j}" for j in training_rows(study, 3)}
+    assert len(seen) == 2 and set(table.filter("trained_on")["patient_id"]) == seen
     assert table.equals(metrics)
     for pid in ("p0", "p1", "p2"):
         pred = sitk.ReadImage(str(out / "masks" / "disc" / f"{pid}.nii.gz"))

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from spinedlr.select.synthetic import long_table, planted
 from spinedlr.cli import app
 
-FAST = {"mrmr_k_grid": [1, 2, 4, 8], "rf_trees": 20, "lasso_folds": 5, "svm_rfe_folds": 5}
+FAST = {"mrmr_k_grid": [1, 2, 4, 8], "rf_trees": 20, "lasso_folds": 5, "svm_rfe_folds": 5,
+        "validation_repeats": 1}
 ROI_EFFECT = {"disc": 1.5, "muscle": 0.5}
 
 

@@ -30,7 +30,10 @@ def _copy_tables(src: Path, dest: Path, prefix: str) -> None:
 
 
 def extraction_summary(features_dir: Path) -> pl.DataFrame | None:
-    """Features per ROI, rater and family, with patients and non-finite values counted."""
+    """Features per ROI, rater and family, with patients and non-finite values counted.
+
+    A feature is (image type, class, name): ``firstorder_Mean`` of the original image and of
+    a wavelet band are two features, as the selection funnel counts them."""
     parts = []
     for family in ("radiomics", "deep"):
         f = features_dir / f"{family}.parquet"
@@ -40,7 +43,8 @@ def extraction_summary(features_dir: Path) -> pl.DataFrame | None:
                 .group_by("roi", "rater")
                 .agg(
                     pl.col("patient_id").n_unique().alias("patients"),
-                    pl.col("feature").n_unique().alias("features"),
+                    pl.concat_str("image_type", "feature_class", "feature", separator="\x1f")
+                    .n_unique().alias("features"),
                     (~pl.col("value").is_finite()).sum().alias("non_finite"),
                 )
                 .with_columns(pl.lit(family).alias("family"))
@@ -51,6 +55,76 @@ def extraction_summary(features_dir: Path) -> pl.DataFrame | None:
     return pl.concat(parts).select("family", "roi", "rater", "patients", "features", "non_finite").sort(
         "family", "roi", "rater"
     )
+
+
+def segmentation_summary(metrics: pl.DataFrame) -> pl.DataFrame:
+    """Mean (SD) Dice and mean HD95 per ROI and label, patients the network did not train on
+    apart from its training set (only the first measure generalisation)."""
+    if "trained_on" not in metrics.columns:
+        metrics = metrics.with_columns(pl.lit(None, pl.Boolean).alias("trained_on"))
+    split = (pl.when(pl.col("trained_on").is_null()).then(pl.lit("not recorded"))
+             .when(pl.col("trained_on")).then(pl.lit("training set"))
+             .otherwise(pl.lit("not trained on")))
+    return (metrics.with_columns(split.alias("patients"))
+            .group_by("roi", "label_name", "patients")
+            .agg(pl.len().alias("cases"), pl.col("dice").mean().alias("dice"),
+                 pl.col("dice").std().alias("dice_sd"), pl.col("hd95_mm").mean().alias("hd95_mm"))
+            .with_columns(pl.col("patients").replace_strict(
+                {"not trained on": 0, "training set": 1, "not recorded": 2}).alias("_order"))
+            .sort("roi", "label_name", "_order").drop("_order"))
+
+
+def adjusted_parameters(study: Study, manifest: pl.DataFrame) -> int:
+    """Parameters of an adjusted model besides the intercept: the score, one per continuous
+    or ordinal covariate, and one per non-reference level present of a categorical one (how
+    the R package codes them), which is what events per parameter must divide by."""
+    cfg = study.config
+    n = 1
+    for cov in cfg.covariates:
+        rank = cov.type.value in ("continuous", "ordinal") or (
+            cov.type.value == "binary" and cov.name == cfg.comparator)
+        n += 1 if rank else max(1, manifest[cov.name].drop_nulls().n_unique() - 1)
+    return n
+
+
+def headline_auc(table2: pl.DataFrame, validation: pl.DataFrame | None) -> pl.DataFrame:
+    """Per model: the apparent (in-sample) AUC beside the full-pipeline validated AUC."""
+    app = table2.select("score", "model", pl.col("auc").alias("apparent"),
+                        pl.col("auc_lower").alias("apparent_lower"),
+                        pl.col("auc_upper").alias("apparent_upper"))
+    if validation is None:
+        return app.with_columns(*(pl.lit(None, pl.Float64).alias(c) for c in
+                                  ("validated", "validated_lower", "validated_upper")),
+                                pl.lit(None, pl.String).alias("method"))
+    from spinedlr.select.validation import METHOD  # noqa: PLC0415
+    val = validation.filter(pl.col("method") == METHOD).select(
+        "score", "model", pl.col("auc").alias("validated"),
+        pl.col("auc_lower").alias("validated_lower"), pl.col("auc_upper").alias("validated_upper"),
+        pl.format("{} × {}-fold, selection and weights refitted in every fold",
+                  pl.col("repeats"), pl.col("folds")).alias("method"))
+    return app.join(val, on=["score", "model"], how="left", maintain_order="left")
+
+
+OPTIMISM_LABELS = {"auc": "optimism-corrected AUC",
+                   "calibration_slope": "optimism-corrected calibration slope",
+                   "calibration_intercept": "optimism-corrected calibration intercept"}
+
+
+def table3_display(t3: pl.DataFrame) -> pl.DataFrame:
+    """Table 3 rows as the report names them: what each number is, and the optimism beside
+    the optimism-corrected AUC (apparent minus corrected)."""
+    app = t3.filter((pl.col("method") == "apparent") & (pl.col("statistic") == "auc")).select(
+        "score", "model", pl.col("estimate").alias("_apparent"))
+    label = (pl.when(pl.col("method") == "optimism")
+             .then(pl.col("statistic").replace_strict(OPTIMISM_LABELS, default=pl.col("statistic")))
+             .when(pl.col("method") == "apparent").then(pl.lit("apparent AUC"))
+             .when(pl.col("method") == "bootstrap").then(pl.lit("out-of-bag AUC"))
+             .otherwise(pl.lit("AUC of pooled out-of-fold predictions")))
+    return (t3.join(app, on=["score", "model"], how="left", maintain_order="left")
+            .with_columns(label.alias("quantity"),
+                          pl.when((pl.col("method") == "optimism") & (pl.col("statistic") == "auc"))
+                          .then(pl.col("_apparent") - pl.col("estimate")).alias("optimism"))
+            .drop("_apparent"))
 
 
 def radscore_formulas(selection_dir: Path) -> pl.DataFrame | None:
@@ -200,6 +274,17 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
     out = study.output
     for folder in ("segmentation", "selection", "stats"):
         _copy_tables(out / folder, dest, folder)
+    seg = out / "segmentation" / "metrics.parquet"
+    if seg.exists():
+        segmentation_summary(pl.read_parquet(seg)).write_csv(dest / "segmentation_summary.csv")
+    t2 = out / "stats" / "table2.parquet"
+    if t2.exists():
+        val = out / "selection" / "validation.parquet"
+        headline_auc(pl.read_parquet(t2), pl.read_parquet(val) if val.exists() else None) \
+            .write_csv(dest / "headline_auc.csv")
+    t3 = out / "stats" / "table3.parquet"
+    if t3.exists():
+        table3_display(pl.read_parquet(t3)).write_csv(dest / "table3_display.csv")
     summary = extraction_summary(out / "features")
     if summary is not None:
         summary.write_csv(dest / "extraction_summary.csv")
@@ -213,13 +298,16 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
     scores = out / "radscores.parquet"
     if scores.exists():
         pl.read_parquet(scores).write_csv(dest / "radscores.csv")
-    load_manifest(study).write_csv(dest / "manifest.csv")
+    manifest = load_manifest(study)
+    manifest.write_csv(dest / "manifest.csv")
     (dest / "study.json").write_text(json.dumps({
         "name": study.config.name, "title": study.config.report.title, "outcome": study.config.outcome,
         "outcome_label": study.config.outcome_label, "comparator": study.config.comparator,
         "config_hash": study.config.config_hash(), "seed": study.config.seed,
         "rois": [r.name for r in study.config.rois],
         "covariates": [c.model_dump(mode="json") for c in study.config.covariates],
+        "adjusted_parameters": adjusted_parameters(study, manifest),
+        "interaction": list(study.config.evaluate.interaction or []),
         "study_path": str(study.path),
         **methods_settings(study),
     }, indent=2))

@@ -2,13 +2,13 @@
 
 Outputs (under ``study.output``): ``models/<roi>.pt`` (best on validation; ``<roi>.last.pt``
 for resuming), ``masks/<roi>/<patient_id>.nii.gz``, ``segmentation/metrics.parquet``
-(patient_id, roi, label, label_name, dice, hd95_mm) and ``segmentation/provenance.json``.
+(patient_id, roi, label, label_name, dice, hd95_mm, trained_on: whether the patient's masks
+trained the network) and ``segmentation/provenance.json``.
 
 Every case of every requested ROI is read and checked before anything is written, so bad
 input stops the stage with a message naming the patient and file and no half-written output.
-Note: predictions are made for all patients, including those the network trained on; the
-metrics table therefore measures agreement with rater 1, not generalisation (the real-data
-benchmark bench/segment.py measures that on held-out data).
+Note: predictions are made for all patients, including those the network trained on; only
+the rows with ``trained_on`` false measure generalisation (the report shows the two apart).
 """
 
 from __future__ import annotations
@@ -89,6 +89,16 @@ def load_roi_cases(study: Study, roi: Roi, with_masks: bool, console: Console) -
     return cases
 
 
+def training_rows(study: Study, n: int) -> list[int]:
+    """Manifest rows whose masks train the network (and choose its checkpoint): all, or a
+    seeded sample of ``segment.max_train_patients``. The metrics mark the others as unseen."""
+    cap = study.config.segment.max_train_patients
+    if not cap or n <= cap:
+        return list(range(n))
+    keep = np.random.default_rng(study.config.seed + SEED_OFFSET).choice(n, cap, replace=False)
+    return sorted(int(j) for j in keep)
+
+
 def train_study(
     study: Study, rois: list[str] | None = None, resume: bool = True, console: Console | None = None
 ) -> dict[str, TrainResult]:
@@ -97,12 +107,9 @@ def train_study(
     selected = _rois(study, rois)
     loaded = {roi.name: load_roi_cases(study, roi, True, console) for roi in selected}
     results = {}
-    cap = study.config.segment.max_train_patients
     for i, roi in enumerate(selected):
-        cases = loaded[roi.name]
-        if cap and len(cases) > cap:
-            keep = np.random.default_rng(study.config.seed + SEED_OFFSET).choice(len(cases), cap, replace=False)
-            cases = [cases[j] for j in sorted(keep)]
+        keep = training_rows(study, len(loaded[roi.name]))
+        cases = [loaded[roi.name][j] for j in keep]
         results[roi.name] = train_model(
             cases,
             roi=roi.name,
@@ -165,7 +172,9 @@ def evaluate_study(study: Study, rois: list[str] | None = None, console: Console
             pred = read_image(pred_file, pid)
             truth = read_image(study.resolve(row[mcol]), pid)
             rows += evaluate_case(pid, roi.name, to_array(pred), to_array(truth), roi.labels, truth.GetSpacing())
-    table = metrics_frame(rows)
+    ids = [str(p) for p in df[study.config.patient_id].to_list()]
+    seen = {ids[j] for j in training_rows(study, len(ids))}
+    table = metrics_frame(rows).with_columns(pl.col("patient_id").is_in(seen).alias("trained_on"))
     out = study.output / "segmentation" / "metrics.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(".metrics.parquet.tmp")

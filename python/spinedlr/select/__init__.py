@@ -13,7 +13,9 @@ Public API
 * ``radscore`` — ``RadscoreLogit`` (log-odds = Radscore), formula JSON/CSV export and
   ``apply_formula``.
 * ``pipeline.roi_pipeline`` — the whole chain as one ``Pipeline``; ``pipeline.funnel``.
-* ``validation.cv_auc`` (full pipeline vs final model only), ``validation.bootstrap_auc``.
+* ``validation.cv_auc`` (full pipeline vs final model only), ``validation.bootstrap_auc``,
+  ``validation.full_pipeline_cv`` (the report's validated AUCs: repeated k-fold CV refitting
+  every ROI chain, the combined Radscore and the adjusted models, on parallel workers).
 * ``classifiers.compare_classifiers`` — nine classifiers by k-fold CV AUC.
 * ``stage.run(study)`` — the ``spinedlr select run`` stage (files: see ``stage``).
 

@@ -53,6 +53,11 @@ class SelectSettings(BaseModel):
     compare_classifiers: bool = False
     classifier_folds: int = Field(5, ge=2)
     validation_folds: int = Field(
-        5, ge=0, description="k of the full-pipeline vs final-model-only CV written to "
-        "selection/validation.parquet (the leakage gap); 0 skips it.")
+        5, ge=0, description="k of the full-pipeline repeated k-fold CV written to "
+        "selection/validation.parquet (the report's validated AUCs); 0 skips it.")
+    validation_repeats: int = Field(
+        5, ge=1, description="Repeats of the full-pipeline k-fold CV (each a new stratified split).")
+    validation_workers: int = Field(
+        0, ge=0, description="Processes for the full-pipeline CV; 0 = every core. The numbers "
+        "do not depend on it.")
     seed_offset: int = Field(5, description="Added to the study seed for this stage.")

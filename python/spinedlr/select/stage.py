@@ -18,8 +18,11 @@ Writes under ``study.output``:
   ``radscore_<roi>_<family>`` for each family;
 * ``selection/details.json`` — per ROI and family: mRMR k and its RF CV AUC curve, LASSO
   λ_min / λ_1se / λ used, SVM-RFE size, steps that made a logged adjustment;
-* ``selection/validation.parquet`` — per ROI: k-fold CV AUC with the selection refitted in
-  every fold beside selection done once on all patients (the leakage gap);
+* ``selection/validation.parquet`` — the report's validated AUCs: repeated stratified k-fold
+  CV with the whole chain refitted in every training fold, for each ROI Radscore, the
+  combined Radscore and the adjusted models (and the comparator), with CIs; plus, per ROI,
+  the same folds with selection done once on all patients (the leakage gap). See
+  ``validation.full_pipeline_cv``;
 * ``selection/classifiers.parquet`` when ``compare_classifiers`` is on;
 * ``selection/provenance.json``.
 """
@@ -28,15 +31,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 from rich.console import Console
-from rich.progress import track
+from rich.progress import Progress, track
 
 from spinedlr.config import Study
 from spinedlr.errors import InputError
+from spinedlr.evaluate.stage import encode
 from spinedlr.manifest import load_manifest
 from spinedlr.provenance import provenance, write_provenance
 from spinedlr.select.classifiers import compare_classifiers
@@ -51,7 +57,7 @@ from spinedlr.select.radscore import (
     write_formula,
 )
 from spinedlr.select.tables import check_finite, read_long, to_wide
-from spinedlr.select.validation import cv_auc
+from spinedlr.select.validation import RoiInput, full_pipeline_cv
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -65,6 +71,87 @@ def _pca_of(chain, names: list[str]) -> dict | None:
     inputs = [str(x) for x in chain[:i].get_feature_names_out(np.asarray(names, dtype=object))]
     outputs = [str(x) for x in pca.get_feature_names_out()]
     return pca_block(pca, inputs, outputs)
+
+
+@dataclass(frozen=True)
+class RoiFit:
+    """What the full-pipeline validation needs from one ROI's fit."""
+
+    data: RoiInput
+    selected: np.ndarray  # the features the chain kept on all patients (the leaky comparison)
+    ids: list[str]
+
+
+def covariate_design(study: Study, ids: list[str]) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """The adjusted models' covariate columns, coded as the R package codes them.
+
+    Continuous as is, ordinal (and a binary comparator) as level rank, other categories as
+    treatment dummies of the levels present, first level the reference (R's ``droplevels``).
+    Returns the design (rows in ``ids`` order, no intercept) and covariate → its columns.
+    """
+    cfg = study.config
+    man = load_manifest(study).with_columns(pl.col(cfg.patient_id).cast(pl.String).alias("patient_id"))
+    covs = [c.name for c in cfg.covariates]
+    data = pl.DataFrame({"patient_id": ids}).join(man.select("patient_id", *covs), on="patient_id",
+                                                  how="left", maintain_order="left")
+    md = encode(study, data, for_models=True)
+    cols: dict[str, pl.Series] = {}
+    terms: dict[str, list[str]] = {}
+    for cov in covs:
+        col = md[cov]
+        if isinstance(col.dtype, pl.Enum):
+            present = set(col.drop_nulls().cast(pl.String).to_list())
+            levels = [lv for lv in col.dtype.categories.to_list() if lv in present]
+            names = [f"{cov}={lv}" for lv in levels[1:]]
+            for lv, name in zip(levels[1:], names):
+                cols[name] = (col.cast(pl.String) == lv).cast(pl.Float64)
+        else:
+            names = [cov]
+            cols[cov] = col.cast(pl.Float64)
+        terms[cov] = names
+    return pl.DataFrame(cols), terms
+
+
+def _validate(study: Study, fits: dict[str, RoiFit], outcome: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Full-pipeline repeated k-fold CV of every model the report shows (patients with every ROI)."""
+    s, cfg = study.config.select, study.config
+    common = set.intersection(*(set(f.ids) for f in fits.values()))
+    ids = [i for i in next(iter(fits.values())).ids if i in common]
+    rois = {}
+    leaky = {}
+    for roi, f in fits.items():
+        rows = np.array([f.ids.index(i) for i in ids]) if f.ids != ids else np.arange(len(ids))
+        rois[roi] = RoiInput(f.data.X[rows], f.data.families, f.data.icc)
+        leaky[f"radscore_{roi}"] = f.selected[rows]
+    by_id = dict(zip(outcome["patient_id"].to_list(), outcome["outcome"].to_list()))
+    y = np.array([by_id[i] for i in ids])
+    adjust, comparator = {}, None
+    if cfg.covariates:
+        design, terms = covariate_design(study, ids)
+        if design.null_count().sum_horizontal().item():
+            console.print("[yellow]full-pipeline validation: covariates have missing values; "
+                          "adjusted models are validated only in the evaluate stage[/]")
+        else:
+            def block(skip: str | None) -> tuple[np.ndarray, list[list[int]]]:
+                used = {cov: ns for cov, ns in terms.items() if cov != skip}
+                names = [n for ns in used.values() for n in ns]
+                groups = [[names.index(n) for n in ns] for cov, ns in used.items()
+                          if ns != [cov]]
+                return design.select(names).to_numpy(), groups
+            scores = [f"radscore_{r}" for r in fits] + (["radscore_combined"] if len(fits) > 1 else [])
+            adjust = {sc: block(None) for sc in scores}
+            if cfg.comparator and cfg.comparator in terms and terms[cfg.comparator] == [cfg.comparator]:
+                comparator = (cfg.comparator, design[cfg.comparator].to_numpy())
+                if len(terms) > 1:
+                    adjust[cfg.comparator] = block(cfg.comparator)
+    workers = s.validation_workers or os.cpu_count() or 1
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("full-pipeline validation", total=s.validation_repeats * s.validation_folds)
+        res = full_pipeline_cv(s, seed, rois, y, adjust, comparator, repeats=s.validation_repeats,
+                               folds=s.validation_folds, workers=workers,
+                               conf_level=cfg.evaluate.conf_level, leaky=leaky,
+                               progress=lambda done, _: bar.update(task, completed=done))
+    return res.with_columns(pl.lit(len(ids)).alias("n"), pl.lit(int(y.sum())).alias("events"))
 
 
 def _roi_data(study: Study, longs: dict, roi: str, outcome: pl.DataFrame, icc_rows: list):
@@ -160,16 +247,8 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
             pl.lit(roi).alias("roi"), pl.lit(label).alias("family"), pl.all())
     info = {"families": details(pipe, cols), "radscore_adjustment":
             pipe.named_steps["radscore"].adjustment_}
-    validation = None
-    if s.validation_folds:
-        rows = [cv_auc(roi_pipeline(s, seed, cols, icc), X, y, s.validation_folds, seed, mode)
-                for mode in ("full", "final_only")]
-        validation = pl.DataFrame([{
-            "roi": roi, "family": label, "method": f"{r['folds']}-fold CV",
-            "selection": "refitted in every fold" if r["mode"] == "full" else "once, on all patients",
-            "auc": r["auc"], "fold_auc_sd": float(np.std(r["fold_auc"], ddof=1)),
-        } for r in rows])
-    return info, funnel(pipe, roi, cols), formulas, label, classifiers, validation
+    fitted = RoiFit(RoiInput(X, cols, icc), pipe[:-1].transform(X), data["patient_id"].to_list())
+    return info, funnel(pipe, roi, cols), formulas, label, classifiers, fitted
 
 
 def run(study: Study) -> dict[str, Path]:
@@ -192,13 +271,11 @@ def run(study: Study) -> dict[str, Path]:
     roi_cols: list[str] = []
     decisions: dict[str, dict] = {}
     fam_cols: list[str] = []
-    validations: list[pl.DataFrame] = []
+    fits: dict[str, RoiFit] = {}
     for roi in track([r.name for r in cfg.rois], description="selecting", console=console):
         data, fam_names, icc = _roi_data(study, longs, roi, outcome, icc_rows)
-        info, fun, formulas, label, cl, val = _fit_roi(study, roi, data, fam_names, icc, seed)
+        info, fun, formulas, label, cl, fits[roi] = _fit_roi(study, roi, data, fam_names, icc, seed)
         decisions[roi] = info
-        if val is not None:
-            validations.append(val)
         steps.append(fun)
         if cl is not None:
             classif.append(cl)
@@ -228,9 +305,9 @@ def run(study: Study) -> dict[str, Path]:
     else:
         paths.pop("icc")
     scores.write_parquet(paths["radscores"])
-    if validations:
+    if s.validation_folds:
         paths["validation"] = sel / "validation.parquet"
-        pl.concat(validations).write_parquet(paths["validation"])
+        _validate(study, fits, outcome, seed).write_parquet(paths["validation"])
     if classif:
         paths["classifiers"] = sel / "classifiers.parquet"
         pl.concat(classif).write_parquet(paths["classifiers"])
