@@ -1,6 +1,20 @@
 # Helpers for study.qmd: reading the prepared CSVs and printing tables and figures with
 # stable HTML ids (the browser test finds every table and figure by id).
 
+# Text from the study's config or data, made inert: every character other than a letter,
+# digit or space becomes a numeric character reference, so neither the HTML (<script>) nor
+# pandoc's Markdown ([link](javascript:...), *emphasis*) can read it as anything but text.
+# Everything the report prints from config or data goes through here.
+esc <- function(x) {
+  vapply(as.character(x), function(s) {
+    if (is.na(s)) return(NA_character_)
+    cp <- utf8ToInt(enc2utf8(s))
+    safe <- (cp >= 48 & cp <= 57) | (cp >= 65 & cp <= 90) | (cp >= 97 & cp <= 122) | cp == 32
+    out <- ifelse(safe, vapply(cp, intToUtf8, ""), sprintf("&#%d;", cp))
+    paste(out, collapse = "")
+  }, "", USE.NAMES = FALSE)
+}
+
 read_tbl <- function(name) {
   f <- file.path(data_dir, paste0(name, ".csv"))
   if (!file.exists(f)) return(NULL)
@@ -24,13 +38,16 @@ fmt_p <- function(p) ifelse(is.na(p), "", ifelse(p < 0.001, "<0.001", formatC(p,
 # A table as HTML with an id, so it can be linked to and found by tests.
 show_table <- function(df, id, caption = NULL, ...) {
   if (is.null(df) || !nrow(df)) return(missing_note(id))
-  html <- knitr::kable(df, format = "html", row.names = FALSE, caption = caption,
+  for (col in names(df)) if (is.character(df[[col]]) || is.factor(df[[col]])) df[[col]] <- esc(df[[col]])
+  names(df) <- esc(names(df))
+  html <- knitr::kable(df, format = "html", row.names = FALSE,
+                       caption = if (is.null(caption)) NULL else esc(caption), escape = FALSE,
                        table.attr = sprintf('id="%s" class="table table-sm table-striped"', id), ...)
   knitr::asis_output(html)
 }
 
 missing_note <- function(what) {
-  knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', what))
+  knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', esc(what)))
 }
 
 score_label <- function(x) {

@@ -11,21 +11,50 @@ from typing import Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from spinedlr.errors import SpinedlrError
+from spinedlr.errors import Interrupted, SpinedlrError
 
 console = Console(stderr=True)
 
 
 def friendly(fn: Callable) -> Callable:
-    """Errors the user can fix print as one red message and exit 1, never as a traceback."""
+    """Errors the user can fix print as one red message and exit 1, never as a traceback.
+
+    The file system's refusals (read-only folder, a file where a folder belongs, a full disk)
+    are such errors too; Ctrl-C says that finished work is kept and how to resume (exit 130).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except Interrupted as err:
+            _say(f"[bold yellow]{escape(str(err))}[/]")
+            raise typer.Exit(130) from None
         except SpinedlrError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            _say(f"[bold red]error:[/] {escape(str(err))}")
             raise typer.Exit(1) from None
+        except OSError as err:
+            where = f": {err.filename}" if err.filename else ""
+            _say(f"[bold red]error:[/] {escape(err.strerror or str(err))}{escape(where)}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _say("[bold yellow]interrupted; finished work is kept (files are written atomically, "
+                 "so nothing half-written was kept). Run the same command again to resume.[/]")
+            raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _say(markup: str) -> None:
+    console.print(markup, highlight=False, soft_wrap=True)
+
+
+def require_valid(study, workers: int | None = None) -> None:
+    """Every input file checked (cached) before an image-reading command writes anything."""
+    from spinedlr.manifest import require_valid as check
+    from spinedlr.outputs import ensure_writable
+
+    ensure_writable(study.output)
+    check(study, workers=workers, warn=lambda note: console.print(f"[yellow]{escape(note)}[/]"))

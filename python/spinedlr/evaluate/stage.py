@@ -32,6 +32,7 @@ from spinedlr.cli_support import console
 from spinedlr.config import CovariateType, Study
 from spinedlr.errors import InputError
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import staged
 from spinedlr.provenance import provenance, write_provenance
 
 SCORE_PREFIX = "radscore_"
@@ -225,13 +226,12 @@ def run(study: Study) -> dict[str, Path]:
             bar.update(task, advance=1, description=f"evaluate: {what}")
 
         tables = compute(study, progress=step)
-    folder = study.output / "stats"
-    folder.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, df in tables.items():
-        df.write_parquet(folder / f"{name}.parquet")
-        df.write_csv(folder / f"{name}.csv")
-        written[name] = folder / f"{name}.parquet"
     record = provenance(study.config, "evaluate", {"r": stats.r_versions(), "tables": sorted(tables)})
-    write_provenance(folder / "provenance.json", record)
-    return written
+    with staged(study.output, replace=("stats",)) as work:  # stats/ is replaced as one set
+        folder = work / "stats"
+        folder.mkdir()
+        for name, df in tables.items():
+            df.write_parquet(folder / f"{name}.parquet")
+            df.write_csv(folder / f"{name}.csv")
+        write_provenance(folder / "provenance.json", record)
+    return {name: study.output / "stats" / f"{name}.parquet" for name in tables}

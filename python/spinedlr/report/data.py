@@ -154,6 +154,15 @@ def gradcam_panel(study: Study, dest: Path) -> Path | None:
     return out
 
 
+def relative_to_study(study: Study, path: Path) -> str:
+    """A path as the report prints it: relative to the study's folder, never absolute (an
+    absolute path tells every reader of a shared report the author's user name and disks)."""
+    try:
+        return path.resolve().relative_to(study.root).as_posix()
+    except ValueError:
+        return path.name
+
+
 def prepare_report_data(study: Study, dest: Path) -> Path:
     """Write every CSV and figure the report reads into dest; return dest."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -173,14 +182,15 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
     scores = out / "radscores.parquet"
     if scores.exists():
         pl.read_parquet(scores).write_csv(dest / "radscores.csv")
-    load_manifest(study).write_csv(dest / "manifest.csv")
+    manifest = load_manifest(study)  # only counts leave this function: no clinical rows
     (dest / "study.json").write_text(json.dumps({
         "name": study.config.name, "outcome": study.config.outcome,
         "outcome_label": study.config.outcome_label, "comparator": study.config.comparator,
         "config_hash": study.config.config_hash(), "seed": study.config.seed,
         "rois": [r.name for r in study.config.rois],
         "covariates": [c.model_dump(mode="json") for c in study.config.covariates],
-        "study_path": str(study.path),
+        "study_path": relative_to_study(study, study.path),
+        "n_patients": manifest.height, "n_events": int(manifest[study.config.outcome].sum()),
     }, indent=2))
     overlay_figure(study, dest)
     gradcam_panel(study, dest)

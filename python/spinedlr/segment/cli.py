@@ -19,16 +19,14 @@ FreshOpt = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from
 
 
 def _study(path: Path, preset: str | None = None, epochs: int | None = None):
-    from spinedlr.config import load_study
-    from spinedlr.errors import ConfigError
+    """The study with the command-line overrides, validated like study.yaml, and its files
+    checked before training or prediction writes anything."""
+    from spinedlr.cli_support import require_valid
+    from spinedlr.config import load_study, override
 
-    study = load_study(path)
-    if preset is not None:
-        if preset not in ("cpu", "paper"):
-            raise ConfigError(f"--preset must be 'cpu' or 'paper', not {preset!r}")
-        study.config.segment.preset = preset
-    if epochs is not None:
-        study.config.segment.epochs = epochs
+    study = override(load_study(path), "segment", "--preset", preset=preset)
+    study = override(study, "segment", "--epochs", epochs=epochs)
+    require_valid(study)
     return study
 
 

@@ -38,6 +38,7 @@ from rich.progress import track
 from spinedlr.config import Study
 from spinedlr.errors import InputError
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import inside, staged
 from spinedlr.provenance import provenance, write_provenance
 from spinedlr.select.classifiers import compare_classifiers
 from spinedlr.select.folds import TooFewEventsError, check_events
@@ -162,8 +163,14 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
             pipe.named_steps["radscore"].adjustment_}
     validation = None
     if s.validation_folds:
-        rows = [cv_auc(roi_pipeline(s, seed, cols, icc), X, y, s.validation_folds, seed, mode)
-                for mode in ("full", "final_only")]
+        try:
+            rows = [cv_auc(roi_pipeline(s, seed, cols, icc), X, y, s.validation_folds, seed, mode)
+                    for mode in ("full", "final_only")]
+        except TooFewEventsError as err:
+            raise InputError(
+                f"ROI {roi}: {s.validation_folds}-fold full-pipeline validation refits the "
+                f"selection inside each training fold, where {err} (or set "
+                "select.validation_folds: 0)") from None
         validation = pl.DataFrame([{
             "roi": roi, "family": label, "method": f"{r['folds']}-fold CV",
             "selection": "refitted in every fold" if r["mode"] == "full" else "once, on all patients",
@@ -173,10 +180,20 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
 
 
 def run(study: Study) -> dict[str, Path]:
-    """Run selection for every ROI; return the paths written (see module docstring)."""
+    """Run selection for every ROI; return the paths written (see module docstring).
+
+    The outputs are written as one set: ``selection/`` is replaced whole together with
+    ``radscores.parquet``, so a run that stops half-way leaves the previous results intact.
+    """
+    with staged(study.output, replace=("selection",)) as work:
+        paths = _run(study, work)
+    return {name: study.output / p.relative_to(work) for name, p in paths.items()}
+
+
+def _run(study: Study, dest: Path) -> dict[str, Path]:
     cfg, s = study.config, study.config.select
     seed = cfg.seed + s.seed_offset
-    out, sel = study.output, study.output / "selection"
+    out, sel = study.output, dest / "selection"
     sel.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(study)
     outcome = manifest.select(pl.col(cfg.patient_id).cast(pl.String).alias("patient_id"),
@@ -203,7 +220,7 @@ def run(study: Study) -> dict[str, Path]:
         if cl is not None:
             classif.append(cl)
         for fam, f in formulas.items():
-            write_formula({**f, "provenance": prov}, sel / f"radscore_{roi}_{fam}.json")
+            write_formula({**f, "provenance": prov}, inside(sel, f"radscore_{roi}_{fam}.json"))
             col = f"radscore_{roi}_{fam}"
             rs = apply_formula(f, data).rename({"radscore": col})
             scores = scores.join(rs, on="patient_id", how="left")
@@ -221,7 +238,7 @@ def run(study: Study) -> dict[str, Path]:
     main = [*roi_cols, *(["radscore_combined"] if len(roi_cols) > 1 else [])]
     scores = scores.select("patient_id", "outcome", *main, *fam_cols)
     paths = {"steps": sel / "steps.parquet", "icc": sel / "icc.parquet",
-             "radscores": out / "radscores.parquet"}
+             "radscores": dest / "radscores.parquet"}
     pl.concat(steps).write_parquet(paths["steps"])
     if icc_rows:
         pl.concat(icc_rows, how="vertical_relaxed").write_parquet(paths["icc"])
