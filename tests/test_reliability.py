@@ -270,9 +270,14 @@ def test_unsafe_patient_id_is_refused(study, bad):
     edit_manifest(study, "patient_id", "P001", bad)
     hit = [p for p in problems_of(study, check_files=False) if p[1] == "patient_id"]
     assert hit and "not a safe name" in hit[0][2]
+
+
+def test_run_refuses_an_unsafe_patient_id_before_writing(study):
+    edit_manifest(study, "patient_id", "P001", "../../../../escaped")
     code, out = cli("run", study)
-    assert code == 1 and "not a safe name" in out
+    assert code == 1 and "not a safe name" in out, out
     assert not (study / "out" / "features").exists()
+    assert not (study.parent.parent / "escaped").exists()
 
 
 def test_unsafe_roi_and_rater_names_are_refused_at_load(study):
@@ -430,7 +435,8 @@ def _spawn(*args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
     return subprocess.Popen([sys.executable, "-m", "spinedlr.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True,  # Ctrl-C as a terminal sends it:
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.slow

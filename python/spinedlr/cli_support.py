@@ -16,6 +16,7 @@ from rich.markup import escape
 from spinedlr.errors import Interrupted, SpinedlrError
 
 console = Console(stderr=True)
+RESUME = "Run the same command again to resume: finished work is skipped."
 
 
 def friendly(fn: Callable) -> Callable:
@@ -30,7 +31,7 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except Interrupted as err:
-            _say(f"[bold yellow]{escape(str(err))}[/]")
+            _say(f"[bold yellow]{escape(str(err))} {RESUME}[/]")
             raise typer.Exit(130) from None
         except SpinedlrError as err:
             _say(f"[bold red]error:[/] {escape(str(err))}")
@@ -40,8 +41,8 @@ def friendly(fn: Callable) -> Callable:
             _say(f"[bold red]error:[/] {escape(err.strerror or str(err))}{escape(where)}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            _say("[bold yellow]interrupted; finished work is kept (files are written atomically, "
-                 "so nothing half-written was kept). Run the same command again to resume.[/]")
+            _say("[bold yellow]interrupted; finished work is kept and files are written "
+                 f"atomically, so nothing half-written was kept. {RESUME}[/]")
             raise typer.Exit(130) from None
 
     return wrapper

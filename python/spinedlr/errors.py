@@ -18,4 +18,4 @@ class InputError(SpinedlrError):
 
 
 class Interrupted(SpinedlrError):
-    """Ctrl-C: the message says what was kept and how to resume."""
+    """Ctrl-C: the message says what was kept (the CLI adds how to resume)."""

@@ -170,12 +170,12 @@ def run_pipeline(study: Study, force: bool = False, only: list[str] | None = Non
             _write_record(study, stage, key)
             done.append((stage.name, "ran"))
             current = None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as err:
         kept = ", ".join(name for name, status in done if status != "disabled") or "none"
+        detail = f" ({err})" if str(err) else ""
         raise Interrupted(
-            f"interrupted during {current or 'the pipeline'}; finished stages kept: {kept} "
-            "(outputs are written atomically, so nothing half-written was kept). Run "
-            f"`spinedlr run {study.path}` again to resume from {current or 'there'}.") from None
+            f"interrupted during {current or 'the pipeline'}{detail}; finished stages kept: "
+            f"{kept}; outputs are written atomically, so nothing half-written was kept.") from None
     write_provenance(study.output / "provenance.json",
                      provenance(study.config, "run", {"stages": dict(done)}))
     return done

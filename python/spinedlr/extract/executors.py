@@ -143,8 +143,13 @@ def _run_pool(tasks: Sequence, fn: Callable, done: OnResult, workers: int) -> st
             for fut in as_completed(futures):
                 err = fut.exception()
                 done(futures[fut], _crash_record(err) if err else fut.result())
-        except BaseException:  # Ctrl-C: drop queued tasks instead of waiting for all of them
+        except BaseException:  # Ctrl-C: drop queued tasks and stop the running ones now
+            # no public API before Python 3.14 (terminate_workers); finished tasks are cached
+            # by the parent, so only the tasks in flight are lost
+            running = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            for proc in running:
+                proc.terminate()
             raise
         pool.shutdown()
     return f"processes:{workers}"

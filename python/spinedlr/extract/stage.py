@@ -140,9 +140,8 @@ def run(
         )
     except KeyboardInterrupt:
         raise Interrupted(
-            f"interrupted: {len(results)} of {len(tasks)} task(s) finished and are cached in "
-            f"{cache.folder}; the feature tables were not touched. Run the same command again "
-            "to resume (finished tasks are read from the cache).") from None
+            f"{len(results)} of {len(tasks)} task(s) finished and are cached in {cache.folder}, "
+            "the feature tables were not touched") from None
 
     parts, diag_rows = [], []
     for i, task in enumerate(tasks):
