@@ -63,26 +63,6 @@ def read_image(path: str | Path, case: str | None = None) -> sitk.Image:
         raise InputError(f"{where}cannot read {path}: {first}") from None
 
 
-def read_header(path: str | Path, case: str | None = None) -> Geometry:
-    """Geometry from the header alone (no voxel data read): cheap validation of big cohorts."""
-    path = Path(path)
-    where = f"patient {case}: " if case else ""
-    if not path.exists():
-        raise InputError(f"{where}file not found: {path}")
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        raise InputError(f"{where}cannot read {path}: not a readable image") from None
-    return Geometry(
-        tuple(reader.GetSize()),
-        tuple(reader.GetSpacing()),
-        tuple(reader.GetOrigin()),
-        tuple(reader.GetDirection()),
-    )
-
-
 _NIFTI_FLOATS = {16: "f4", 64: "f8"}
 
 
