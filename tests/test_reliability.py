@@ -364,6 +364,14 @@ def test_run_reruns_a_stage_whose_output_was_damaged(done):
     assert run_pipeline(load_study(done), only=["extract"]) == [("extract", "ran")]
 
 
+def test_damaged_feature_table_is_one_line_for_select(done):
+    table = done / "out" / "features" / "radiomics.parquet"
+    table.write_bytes(table.read_bytes()[:500])
+    code, out = cli("select", "run", done)
+    assert code == 1 and "is damaged" in out and "spinedlr extract" in out, out
+    one_line_error(out)
+
+
 def test_extract_one_roi_merges_into_the_table(done):
     table = done / "out" / "features" / "radiomics.parquet"
     before = pl.read_parquet(table)

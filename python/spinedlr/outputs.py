@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
+import polars as pl
+
 from spinedlr.errors import ConfigError, InputError
 
 SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -105,6 +107,15 @@ def _commit(work: Path, root: Path, replace: tuple[str, ...]) -> None:
         dest = root / src.relative_to(work)
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dest)
+
+
+def read_output(path: Path, made_by: str) -> pl.DataFrame:
+    """A stage's Parquet output read back, or one line saying it is damaged and what remakes it."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as err:  # polars raises several types for truncated or foreign files
+        raise InputError(f"{path} is damaged ({type(err).__name__}); run `{made_by}` again "
+                         "(`spinedlr run` notices damaged outputs and re-runs their stage)") from None
 
 
 def ensure_writable(folder: Path) -> None:

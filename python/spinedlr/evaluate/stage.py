@@ -32,7 +32,7 @@ from spinedlr.cli_support import console
 from spinedlr.config import CovariateType, Study
 from spinedlr.errors import InputError
 from spinedlr.manifest import load_manifest
-from spinedlr.outputs import staged
+from spinedlr.outputs import read_output, staged
 from spinedlr.provenance import provenance, write_provenance
 
 SCORE_PREFIX = "radscore_"
@@ -45,7 +45,7 @@ def load_data(study: Study) -> tuple[pl.DataFrame, list[str]]:
     path = study.output / "radscores.parquet"
     if not path.exists():
         raise InputError(f"{path}: Radscores not found (run `spinedlr select` first)")
-    rad = pl.read_parquet(path)
+    rad = read_output(path, "spinedlr select run")
     for col in ("patient_id", "outcome"):
         if col not in rad.columns:
             raise InputError(f"{path}: missing column '{col}'")
