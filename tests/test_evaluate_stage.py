@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 from spinedlr.cli import app
 from spinedlr.config import load_study
 from spinedlr.evaluate.stage import run
+from spinedlr.evaluate.settings import EvaluateSettings
 from spinedlr.evaluate.synthetic import write_synthetic_study
 
 # Small resample counts: the full-size run is the benchmark (bench/evaluate.py).
@@ -27,9 +30,9 @@ def evaluated(tmp_path_factory):
 def test_writes_every_table_as_parquet_and_csv(evaluated):
     study, written = evaluated
     expected = {"table1", "table2", "table3", "table4", "models", "predictions", "pauc", "pauc_comparison",
-                "calibration", "hosmer_lemeshow", "decision_curve", "clinical_impact"}
+                "calibration", "hosmer_lemeshow", "decision_curve", "clinical_impact", "separation"}
     assert set(written) == expected
-    for name in expected:
+    for name in expected - {"separation"}:  # separation has no rows when every level has both outcomes
         pq = pl.read_parquet(study.output / "stats" / f"{name}.parquet")
         csv = pl.read_csv(study.output / "stats" / f"{name}.csv", infer_schema_length=None)
         assert pq.height == csv.height > 0
@@ -88,3 +91,50 @@ def test_cli_and_bad_input_leave_no_partial_output(tmp_path):
     rad.with_columns(pl.lit(np.int64(1)).alias("outcome")).write_parquet(tmp_path / "out" / "radscores.parquet")
     res = CliRunner().invoke(app, ["evaluate", str(path)])
     assert res.exit_code == 1 and "outcome differs" in res.output
+
+
+def _demo_counts_study(folder, evaluate: dict) -> Path:
+    """The synthetic study with the demo's zero-event levels: segment L3/4 (6 patients) and
+    Modic I (1 patient) without events, as in the reference study's Table 1."""
+    path = write_synthetic_study(folder, evaluate=evaluate)
+    man = pl.read_csv(folder / "manifest.csv")
+    non_events = man.filter(pl.col("recurrence") == 0)["patient_id"].to_list()
+    segment = {p: "L3/4" for p in non_events[:6]}
+    modic = {non_events[6]: "I"}
+    man = man.with_columns(
+        pl.when(pl.col("segment") == "L3/4").then(pl.lit("L4/5")).otherwise(pl.col("segment")).alias("segment"),
+        pl.when(pl.col("modic") == "I").then(pl.lit("II")).otherwise(pl.col("modic")).alias("modic"),
+    ).with_columns(
+        pl.col("patient_id").replace_strict(segment, default=pl.col("segment")).alias("segment"),
+        pl.col("patient_id").replace_strict(modic, default=pl.col("modic")).alias("modic"),
+    )
+    man.write_csv(folder / "manifest.csv")
+    return path
+
+
+def test_zero_event_levels_are_named_and_the_models_use_firth(tmp_path):
+    study = load_study(_demo_counts_study(tmp_path, {**FAST, "boot_n": 20, "interaction": None}))
+    written = run(study)
+    note = pl.read_parquet(written["separation"])
+    assert note.select("covariate", "level", "n", "n_events").rows() == [("modic", "I", 1, 0), ("segment", "L3/4", 6, 0)]
+    assert note["handling"].str.contains("Firth").all()
+    models = pl.read_parquet(written["models"])
+    adjusted = models.filter(pl.col("model") == "adjusted")
+    assert set(adjusted["estimation"]) == {"firth"} and not adjusted["mle_exists"].any()
+    assert set(models.filter(pl.col("model") == "unadjusted")["estimation"]) == {"ml"}
+    assert adjusted["or_upper"].is_finite().all() and (adjusted["or_upper"] < 1e4).all()
+    t3 = pl.read_parquet(written["table3"])
+    assert (t3.filter(pl.col("model") == "adjusted")["estimation"] == "firth").all()
+    assert (t3["n_failed"] == 0).all()
+
+
+def test_separation_refuse_stops_with_one_line_per_level(tmp_path):
+    path = _demo_counts_study(tmp_path, {**FAST, "separation": "refuse"})
+    res = CliRunner().invoke(app, ["evaluate", str(path)])
+    assert res.exit_code == 1
+    flat = " ".join(res.output.split())
+    assert "covariate 'segment' level 'L3/4': 6 patient(s), no events" in flat
+    assert "covariate 'modic' level 'I': 1 patient(s), no events" in flat
+    assert not (tmp_path / "out" / "stats").exists()
+    with pytest.raises(ValueError, match="separation"):
+        EvaluateSettings.model_validate({"separation": "collapse"})

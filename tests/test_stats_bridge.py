@@ -77,3 +77,16 @@ def test_starting_r_leaves_child_processes_a_working_python() -> None:
     stats.roc_summary(pl.DataFrame({"s": [1.0, 2, 3, 4, 5, 6], "y": [0, 0, 1, 0, 1, 1]}), "s", "y")
     res = subprocess.run([sys.executable, "-c", "import ssl, multiprocessing"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_classed_r_results_arrive_as_their_documented_columns(data):
+    """R results carry S3 classes (print/autoplot); Python must still get the plain columns."""
+    from spinedlr.stats.bridge import _invoke, _r, from_r
+
+    raw = _invoke("roc_summary", {"data": data, "score": "score", "outcome": "y"})
+    ro = _r()["ro"]
+    assert list(ro.r["class"](raw)) == ["spinedlr_roc", "spinedlr_result", "data.frame"]
+    plain = ro.r["as.data.frame"](raw)
+    assert list(ro.r["class"](plain)) == ["data.frame"]
+    assert from_r(raw).equals(from_r(plain))
+    assert from_r(raw).columns[:6] == ["score", "n", "n_events", "auc", "auc_lower", "auc_upper"]

@@ -13,12 +13,21 @@
 #' @param score score column.
 #' @param B number of bootstrap resamples.
 #' @param seed random seed (NULL leaves the RNG alone).
+#' @param separation as in [fit_models()]; refits use the full model's estimation and failed
+#'   maximum likelihood refits (see [validate_model()]) are skipped.
 #' @return data.frame: score, model, predicted, observed_apparent, observed_corrected,
 #'   mean_absolute_error (of the corrected curve), n_resamples (resamples usable at that
 #'   point).
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' cal <- calibration(d, "poor", "s100b", B = 50, seed = 1)
+#' cal
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(cal)
 #' @export
-calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed = NULL) {
+calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed = NULL, separation = "firth") {
   check_data(data, c(outcome, score, covariates))
+  match_separation(separation)
   y <- check_outcome(data[[outcome]], outcome)
   check_score(data[[score]], score)
   if (!is.numeric(B) || B < 10) stop_user("B must be at least 10")
@@ -26,9 +35,7 @@ calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed 
   for (m in model_specs(score, covariates)) {
     X <- design_matrix(data, m$terms)
     what <- sprintf("the %s model of '%s'", m$name, score)
-    full <- fit_logit(X, y)
-    check_separation(full$eta, y, what)
-    if (!full$converged) stop_user("%s did not converge", what)
+    full <- study_fit(data, y, X, m$terms, separation, what)
     if (!is.null(seed)) set.seed(seed)
     res <- calibrate_curve(X, y, full, B)
     out[[length(out) + 1]] <- data.frame(
@@ -37,7 +44,7 @@ calibration <- function(data, outcome, score, covariates = NULL, B = 1000, seed 
       n_resamples = as.integer(res$n), stringsAsFactors = FALSE
     )
   }
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_calibration", risk = model_risks(data, outcome, score, covariates))
 }
 
 calibrate_curve <- function(X, y, full, B) {
@@ -55,7 +62,7 @@ calibrate_curve <- function(X, y, full, B) {
   total <- numeric(length(predy))
   count <- numeric(length(predy))
   for (i in seq_len(B)) {
-    b <- boot_refit(X, y, full$coef)
+    b <- boot_refit(X, y, full)
     if (is.null(b)) next
     d <- cal_error(b$fit$eta, b$y) - cal_error(drop(X %*% b$fit$coef), y)
     ok <- !is.na(d)
@@ -75,9 +82,14 @@ calibrate_curve <- function(X, y, full, B) {
 #' actually formed minus 2 (g - 2 without ties).
 #'
 #' @param y 0/1 outcomes.
-#' @param p predicted risks in [0, 1].
+#' @param p predicted risks between 0 and 1.
 #' @param g number of risk groups (deciles by default).
 #' @return one-row data.frame: statistic, df, p_value, groups.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' p <- predict_models(d, "poor", "s100b")
+#' hosmer_lemeshow(d$poor, p$risk)
 #' @export
 hosmer_lemeshow <- function(y, p, g = 10) {
   y <- check_outcome(y, "y")
@@ -96,6 +108,6 @@ hosmer_lemeshow <- function(y, p, g = 10) {
   n <- n[keep]
   stat <- sum((obs - expct)^2 / (expct * (1 - expct / n)))
   df <- length(n) - 2
-  data.frame(statistic = stat, df = as.integer(df), p_value = stats::pchisq(stat, df, lower.tail = FALSE),
-             groups = as.integer(length(n)))
+  new_result(data.frame(statistic = stat, df = as.integer(df), p_value = stats::pchisq(stat, df, lower.tail = FALSE),
+             groups = as.integer(length(n))), "spinedlr_hosmer_lemeshow")
 }

@@ -6,6 +6,9 @@
 #' @param y outcome vector.
 #' @param name column name used in the error message.
 #' @return `y` as integer 0/1, invisibly.
+#' @examples
+#' check_outcome(c(0, 1, 1, 0))
+#' try(check_outcome(c(0, 2, 1), "recurrence"))
 #' @export
 check_outcome <- function(y, name = "outcome") {
   if (anyNA(y)) stop(sprintf("outcome '%s' has %d missing value(s)", name, sum(is.na(y))), call. = FALSE)

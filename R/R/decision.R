@@ -7,12 +7,23 @@
 #'
 #' @param data data.frame.
 #' @param outcome 0/1 outcome column.
-#' @param scores columns holding predicted risks in [0, 1] (see [predict_models()]).
+#' @param scores columns holding predicted risks between 0 and 1 (see [predict_models()]).
 #' @param thresholds risk thresholds in (0, 1).
 #' @return long data.frame: model (each score, "all", "none"), threshold, n, prevalence,
 #'   test_pos_rate, tp_rate, fp_rate, net_benefit, net_intervention_avoided.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' d$risk_s100b <- plogis(-2 + 6 * d$s100b)
+#' d$risk_age <- plogis(-4 + 0.06 * d$age)
+#' decision_curve(d, "poor", c("risk_s100b", "risk_age"), thresholds = seq(0.05, 0.5, by = 0.05))
+#' # or, as in dcurves::dca():
+#' dc <- decision_curve(poor ~ risk_s100b + risk_age, d)
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(dc)
+#' @rdname decision_curve
 #' @export
-decision_curve <- function(data, outcome, scores, thresholds = seq(0.01, 0.99, by = 0.01)) {
+decision_curve.default <- function(data, outcome, scores, thresholds = seq(0.01, 0.99, by = 0.01), ...) {
+  chkDots(...)
   check_data(data, c(outcome, scores))
   y <- check_outcome(data[[outcome]], outcome)
   check_thresholds(thresholds)
@@ -37,7 +48,7 @@ decision_curve <- function(data, outcome, scores, thresholds = seq(0.01, 0.99, b
   zero <- rep(0, length(thresholds))
   out[[length(out) + 1]] <- curve("all", rep(1, length(thresholds)), rep(prev, length(thresholds)), rep(1 - prev, length(thresholds)))
   out[[length(out) + 1]] <- curve("none", zero, zero, zero)
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_decision_curve")
 }
 
 check_thresholds <- function(thresholds) {
@@ -55,10 +66,18 @@ check_thresholds <- function(thresholds) {
 #'
 #' @param data data.frame.
 #' @param outcome 0/1 outcome column.
-#' @param score column of predicted risks in [0, 1].
+#' @param score column of predicted risks between 0 and 1.
 #' @param thresholds risk thresholds in (0, 1).
 #' @param population size of the notional population.
 #' @return data.frame: score, threshold, population, n_high_risk, n_high_risk_with_event.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' p <- predict_models(d, "poor", "s100b")
+#' d$risk <- p$risk
+#' ci <- clinical_impact(d, "poor", "risk", thresholds = seq(0.05, 0.95, by = 0.05))
+#' ci
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(ci)
 #' @export
 clinical_impact <- function(data, outcome, score, thresholds = seq(0.01, 0.99, by = 0.01), population = 1000) {
   check_data(data, c(outcome, score))
@@ -67,7 +86,7 @@ clinical_impact <- function(data, outcome, score, thresholds = seq(0.01, 0.99, b
   check_thresholds(thresholds)
   if (!is.numeric(population) || population <= 0) stop_user("population must be positive")
   hi <- outer(p, thresholds, ">")
-  data.frame(score = score, threshold = thresholds, population = population,
+  new_result(data.frame(score = score, threshold = thresholds, population = population,
              n_high_risk = population * colMeans(hi), n_high_risk_with_event = population * colMeans(hi & y == 1),
-             stringsAsFactors = FALSE)
+             stringsAsFactors = FALSE), "spinedlr_clinical_impact")
 }

@@ -3,7 +3,8 @@
 #' Each score splits patients at its cut-off (High = score >= cut-off) into four groups;
 #' logistic regression of the outcome on the group, High/High as reference, gives B, SE,
 #' Wald P and the odds ratio with a profile-likelihood interval for each other group,
-#' unadjusted and (with covariates) adjusted.
+#' unadjusted and (with covariates) adjusted. Estimation as in [fit_models()] (`separation`):
+#' a covariate level without events makes the adjusted model a Firth fit by default.
 #'
 #' @param data data.frame.
 #' @param outcome 0/1 outcome column.
@@ -11,12 +12,21 @@
 #' @param cut_a,cut_b their cut-offs (e.g. Youden cut-offs from [roc_summary()]).
 #' @param covariates covariate columns for the adjusted model (NULL: unadjusted only).
 #' @param conf_level confidence level.
+#' @param separation as in [fit_models()].
 #' @return data.frame: model, group ("High/High", "Low/High", "High/Low", "Low/Low": level of
 #'   score_a / level of score_b), level_a, level_b, reference, n, n_events, b, se, z, p_value,
-#'   or, or_lower, or_upper (reference row: NA estimates, OR 1).
+#'   or, or_lower, or_upper (reference row: NA estimates, OR 1), estimation ("ml"/"firth").
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' ig <- interaction_groups(d, "poor", "s100b", "ndka", cut_a = 0.2, cut_b = 12)
+#' ig
+#' if (requireNamespace("ggplot2", quietly = TRUE)) ggplot2::autoplot(ig)
 #' @export
-interaction_groups <- function(data, outcome, score_a, score_b, cut_a, cut_b, covariates = NULL, conf_level = 0.95) {
+interaction_groups <- function(data, outcome, score_a, score_b, cut_a, cut_b, covariates = NULL, conf_level = 0.95,
+                               separation = "firth") {
   check_data(data, c(outcome, score_a, score_b, covariates))
+  match_separation(separation)
   check_conf_level(conf_level)
   y <- check_outcome(data[[outcome]], outcome)
   a <- check_score(data[[score_a]], score_a)
@@ -46,20 +56,19 @@ interaction_groups <- function(data, outcome, score_a, score_b, cut_a, cut_b, co
   for (m in specs) {
     X <- design_matrix(d, m$terms)
     what <- sprintf("the %s interaction model", m$name)
-    check_separation(fit_logit(X, y)$eta, y, what)
-    fit <- rms::lrm(y ~ X[, -1, drop = FALSE])
-    if (isTRUE(fit$fail)) stop_user("%s did not converge", what)
-    coefs <- stats::coef(fit)[2:4]
-    se <- sqrt(diag(fit$var))[2:4]
-    ci <- exp(profile_ci(X, y, conf_level)[2:4, , drop = FALSE])
-    z <- coefs / se
+    fit <- study_fit(d, y, X, m$terms, separation, what)
+    coefs <- fit$coef[2:4]
+    if (any(fit$infinite[2:4])) coefs[fit$infinite[2:4]] <- fit$sign[[1]][2:4][fit$infinite[2:4]] * Inf
+    se <- fit_se(X, fit)[2:4]
+    ci <- exp(profile_ci(X, y, conf_level, fit)[2:4, , drop = FALSE])
+    z <- ifelse(is.finite(coefs), coefs / se, NA_real_)
     out[[length(out) + 1]] <- data.frame(
       model = m$name, group = groups, level_a = c("High", "Low", "High", "Low"),
       level_b = c("High", "High", "Low", "Low"), reference = c(TRUE, FALSE, FALSE, FALSE),
       n = as.integer(counts), n_events = as.integer(ev), b = c(NA, coefs), se = c(NA, se), z = c(NA, z),
       p_value = c(NA, 2 * stats::pnorm(-abs(z))), or = c(1, exp(coefs)), or_lower = c(NA, ci[, 1]),
-      or_upper = c(NA, ci[, 2]), stringsAsFactors = FALSE, row.names = NULL
+      or_upper = c(NA, ci[, 2]), estimation = fit$method, stringsAsFactors = FALSE, row.names = NULL
     )
   }
-  do.call(rbind, out)
+  new_result(do.call(rbind, out), "spinedlr_interaction")
 }

@@ -13,6 +13,12 @@
 #' @return one-row data.frame: score, n, n_events, auc, auc_lower, auc_upper (DeLong), cutoff,
 #'   youden_j, tp, fp, tn, fn, then accuracy, sensitivity, specificity, ppv, npv each with
 #'   `_lower` and `_upper`.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' r <- roc_summary(d, "s100b", "poor")
+#' r
+#' as.data.frame(r)[, c("auc", "auc_lower", "auc_upper", "cutoff")]
 #' @export
 roc_summary <- function(data, score, outcome, conf_level = 0.95) {
   check_data(data, c(score, outcome))
@@ -31,7 +37,7 @@ roc_summary <- function(data, score, outcome, conf_level = 0.95) {
     tp = counts[["tp"]], fp = counts[["fp"]], tn = counts[["tn"]], fn = counts[["fn"]],
     stringsAsFactors = FALSE
   )
-  cbind(out, m)
+  new_result(cbind(out, m), "spinedlr_roc", curves = roc_curves(data, score, outcome))
 }
 
 #' Diagnostic metrics with exact (Clopper-Pearson) intervals from a 2x2 table
@@ -40,6 +46,8 @@ roc_summary <- function(data, score, outcome, conf_level = 0.95) {
 #' @param conf_level confidence level.
 #' @return one-row data.frame with accuracy, sensitivity, specificity, ppv, npv and their
 #'   `_lower`/`_upper` limits (NA where the denominator is zero).
+#' @examples
+#' confusion_metrics(tp = 26, fp = 16, tn = 56, fn = 15)
 #' @export
 confusion_metrics <- function(tp, fp, tn, fn, conf_level = 0.95) {
   check_conf_level(conf_level)
@@ -91,6 +99,9 @@ youden_cutoff <- function(r) {
 #' @param y 0/1 outcome.
 #' @param x score (higher = more likely event).
 #' @return the AUC, a number.
+#' @examples
+#' y <- c(0, 0, 1, 1, 0, 1)
+#' fast_auc(y, c(0.1, 0.4, 0.35, 0.8, 0.2, 0.9))
 #' @export
 fast_auc <- function(y, x) {
   n1 <- sum(y == 1)
@@ -107,6 +118,10 @@ fast_auc <- function(y, x) {
 #' @param conf_level confidence level of the difference.
 #' @return one-row data.frame: score1, score2, auc1, auc2, difference (auc1 - auc2),
 #'   difference_lower, difference_upper, z, p_value, method.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' compare_auc(d, "s100b", "ndka", "poor")
 #' @export
 compare_auc <- function(data, score1, score2, outcome, conf_level = 0.95) {
   check_data(data, c(score1, score2, outcome))
@@ -116,11 +131,11 @@ compare_auc <- function(data, score1, score2, outcome, conf_level = 0.95) {
   r2 <- make_roc(y, check_score(data[[score2]], score2))
   t <- pROC::roc.test(r1, r2, method = "delong", paired = TRUE, conf.level = conf_level)
   est <- as.numeric(t$estimate)
-  data.frame(
+  new_result(data.frame(
     score1 = score1, score2 = score2, auc1 = est[1], auc2 = est[2], difference = est[1] - est[2],
     difference_lower = t$conf.int[1], difference_upper = t$conf.int[2],
     z = unname(t$statistic), p_value = t$p.value, method = "paired DeLong", stringsAsFactors = FALSE
-  )
+  ), "spinedlr_auc_test")
 }
 
 #' Partial AUC (pROC definition, optionally McClish-corrected)
@@ -132,6 +147,11 @@ compare_auc <- function(data, score1, score2, outcome, conf_level = 0.95) {
 #' @param focus "specificity" or "sensitivity".
 #' @param correct McClish correction (0.5 = chance, 1 = perfect within the range).
 #' @return one-row data.frame: score, focus, range_from, range_to, correct, pauc.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' partial_auc(d, "s100b", "poor", range = c(1, 0.8))
+#' partial_auc(d, "s100b", "poor", range = c(1, 0.8), correct = TRUE)
 #' @export
 partial_auc <- function(data, score, outcome, range = c(1, 0.8), focus = "specificity", correct = FALSE) {
   check_data(data, c(score, outcome))
@@ -140,8 +160,8 @@ partial_auc <- function(data, score, outcome, range = c(1, 0.8), focus = "specif
   x <- check_score(data[[score]], score)
   r <- make_roc(y, x)
   value <- as.numeric(pROC::auc(r, partial.auc = range, partial.auc.focus = focus, partial.auc.correct = correct))
-  data.frame(score = score, focus = focus, range_from = range[1], range_to = range[2], correct = correct,
-             pauc = value, stringsAsFactors = FALSE)
+  new_result(data.frame(score = score, focus = focus, range_from = range[1], range_to = range[2], correct = correct,
+             pauc = value, stringsAsFactors = FALSE), "spinedlr_pauc", curves = roc_curves(data, score, outcome))
 }
 
 check_pauc_args <- function(range, focus) {
@@ -164,6 +184,10 @@ check_pauc_args <- function(range, focus) {
 #' @param x score.
 #' @param range,focus,correct as in [partial_auc()].
 #' @return the partial AUC, a number.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' fast_partial_auc(d$poor, d$s100b, range = c(1, 0.8))
 #' @export
 fast_partial_auc <- function(y, x, range = c(1, 0.8), focus = "specificity", correct = FALSE) {
   v <- sort(unique(x))
@@ -245,6 +269,10 @@ pauc_boot <- function(x, idx_cases, idx_controls, range, focus, correct) {
 #' @return one-row data.frame: score1, score2, focus, range_from, range_to, correct, pauc1,
 #'   pauc2, difference, difference_lower, difference_upper (percentile), d, p_value, boot_n,
 #'   method.
+#' @examples
+#' d <- pROC::aSAH
+#' d$poor <- as.integer(d$outcome == "Poor")
+#' compare_partial_auc(d, "s100b", "ndka", "poor", boot_n = 200, seed = 1)
 #' @export
 compare_partial_auc <- function(data, score1, score2, outcome, range = c(1, 0.8), focus = "specificity",
                                 correct = FALSE, boot_n = 2000, seed = NULL, conf_level = 0.95) {
@@ -267,11 +295,11 @@ compare_partial_auc <- function(data, score1, score2, outcome, range = c(1, 0.8)
   d <- (p1 - p2) / stats::sd(diffs)
   a <- (1 - conf_level) / 2
   q <- stats::quantile(diffs, c(a, 1 - a), names = FALSE)
-  data.frame(
+  new_result(data.frame(
     score1 = score1, score2 = score2, focus = focus, range_from = range[1], range_to = range[2],
     correct = correct, pauc1 = p1, pauc2 = p2, difference = p1 - p2, difference_lower = q[1],
     difference_upper = q[2], d = d, p_value = 2 * stats::pnorm(-abs(d)), boot_n = as.integer(boot_n),
     method = sprintf("paired stratified bootstrap (%d resamples); DeLong is not defined for partial AUC", as.integer(boot_n)),
     stringsAsFactors = FALSE
-  )
+  ), "spinedlr_auc_test")
 }

@@ -18,6 +18,9 @@
 #'   "categorical"), total, one column `group_<level>` per group, test ("t", "chisq",
 #'   "fisher"), statistic (NA for Fisher), p_value. Cells are formatted strings
 #'   ("58.44 ± 14.38", "72 (42.35)"); test columns are on the variable's first row.
+#' @examples
+#' d <- pROC::aSAH
+#' table_one(d, "outcome", c("age", "gender", "s100b"))
 #' @export
 table_one <- function(data, group, variables, digits = 2, fisher = "any_below_5") {
   check_data(data, c(group, variables))
@@ -72,5 +75,5 @@ table_one <- function(data, group, variables, digits = 2, fisher = "any_below_5"
   }
   res <- do.call(rbind, out)
   rownames(res) <- NULL
-  res
+  new_result(res, "spinedlr_table_one")
 }

@@ -1,20 +1,25 @@
 """The `spinedlr` command line (Typer + rich).
 
 Errors the user can fix (SpinedlrError) print as one red message and exit 1, never as a
-traceback: the people running this are clinicians, not Python developers.
+traceback: the people running this are clinicians, not Python developers. Results and tables
+go to stdout, progress and diagnostics to stderr; every command takes -v/--verbose and
+-q/--quiet (see cli_support).
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from spinedlr.cli_support import console, friendly
+from spinedlr import __version__
+from spinedlr.cli_support import console, friendly, quiet, stdout
 from spinedlr.evaluate import cli as evaluate_cli
 from spinedlr.extract import cli as extract_cli
+from spinedlr.pipeline import STAGES, run_pipeline
 from spinedlr.segment import cli as segment_cli
 from spinedlr.select import cli as select_cli
 
@@ -28,7 +33,29 @@ app = typer.Typer(
 app.add_typer(segment_cli.app, name="segment")
 app.add_typer(extract_cli.app, name="extract")
 app.add_typer(select_cli.app, name="select")
-app.add_typer(evaluate_cli.app, name="evaluate")
+app.command("evaluate")(evaluate_cli.evaluate)
+
+StageName = Enum("StageName", {s.name: s.name for s in STAGES}, type=str)
+
+
+def _print(*objects) -> None:
+    """A result line or table, on stdout."""
+    stdout.print(*objects, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"spinedlr {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Deep-learning-radiomics studies on spine imaging."""
 
 
 @app.command()
@@ -49,7 +76,7 @@ def demo(
         console.print(f"demo study already at {out}; kept")
         return
     write_demo_study(out, n=n, events=events, seed=seed)
-    console.print(f"[green]demo study written:[/] {out / 'study.yaml'}")
+    _print(f"[green]demo study written:[/] {out / 'study.yaml'}")
 
 
 @app.command()
@@ -61,14 +88,13 @@ def validate(
     ),
     workers: int = typer.Option(None, "--workers", "-j",
                                 help="Processes reading the files (default: extract.workers)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Check the study config, manifest and every image and mask it points to (read whole)."""
     from spinedlr.config import load_study, override
     from spinedlr.manifest import validate_study
 
     s = override(load_study(study), "extract", "--workers", workers=workers)
-    v = validate_study(s, complete_case=complete_case, show_progress=not quiet)
+    v = validate_study(s, complete_case=complete_case, show_progress=not quiet())
     for note in v.notes:
         console.print(f"[yellow]{escape(note)}[/]", highlight=False)
     if v.dropped_incomplete:
@@ -77,14 +103,14 @@ def validate(
             f"missing covariates: {', '.join(v.dropped_incomplete)}"
         )
     if v.ok:
-        console.print(f"[green]OK[/] {v.manifest.height} patients, {len(s.config.rois)} ROIs")
+        _print(f"[green]OK[/] {v.manifest.height} patients, {len(s.config.rois)} ROIs")
         return
     table = Table(title=f"{len(v.problems)} problem(s) in {s.manifest_path}")
     for col in ("patient", "column / file", "problem"):
         table.add_column(col, overflow="fold")
     for row in v.problems:
         table.add_row(*map(escape, row))
-    console.print(table)
+    _print(table)
     raise typer.Exit(1)
 
 
@@ -94,19 +120,21 @@ def run(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     report: bool = typer.Option(False, "--report", help="Render the HTML report at the end."),
     force: bool = typer.Option(False, "--force", help="Re-run stages even if inputs are unchanged."),
+    only: list[StageName] = typer.Option(
+        None, "--only", help="Run only this stage (repeatable); the others are left as they are."
+    ),
 ) -> None:
     """Run every stage (segment, extract, select, evaluate), skipping unchanged ones."""
     from spinedlr.config import load_study
-    from spinedlr.pipeline import run_pipeline
 
     s = load_study(study)
-    done = run_pipeline(s, force=force)
+    done = run_pipeline(s, force=force, only=[o.value for o in only] if only else None)
     table = Table(title="pipeline")
     table.add_column("stage")
     table.add_column("status")
     for name, status in done:
         table.add_row(name, status)
-    console.print(table)
+    _print(table)
     if report:
         _render(s)
 
@@ -116,7 +144,7 @@ def _render(s) -> None:
 
     with console.status("rendering the report"):
         html = render_report(s)
-    console.print(f"[green]report:[/] {html}")
+    _print(f"[green]report:[/] {html}")
 
 
 @app.command("report")
@@ -134,12 +162,12 @@ def export(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     dest: Path = typer.Option(None, "--dest", help="Folder (default: <output>/export)."),
 ) -> None:
-    """Write the tables as CSV with an R script that reproduces Table 2 with library(spinedlr)."""
+    """Write data, data dictionary and tables as CSV, and R scripts reproducing Tables 2 and 3."""
     from spinedlr.config import load_study
     from spinedlr.export import export_study
 
     folder = export_study(load_study(study), dest)
-    console.print(f"[green]exported:[/] {folder} (run `Rscript table2.R` there)")
+    _print(f"[green]exported:[/] {folder} (run `Rscript table2.R` and `Rscript table3.R` there)")
 
 
 if __name__ == "__main__":

@@ -1,37 +1,106 @@
-"""`spinedlr export`: the study's tables as CSV plus an R script that reproduces Table 2.
+"""`spinedlr export`: the study's tables as CSV plus R scripts that reproduce Tables 2 and 3.
 
 Why: statisticians on these teams work in R. They get plain CSVs (no Parquet/arrow needed,
-arrow is not in Debian's R) and a script that calls the same `spinedlr` R functions the
-pipeline used, so they can check or extend every number without Python.
+arrow is not in Debian's R) and scripts that call the same `spinedlr` R functions the
+pipeline used, on the same design, so every Table 2 and Table 3 number comes out equal.
+
+What makes the numbers equal: ``analysis.csv`` is the very frame the evaluate stage passes to
+R (ordinal covariates as their rank, nominal and binary ones as text levels), and
+``design.json`` records each column's R class and factor levels (first = reference), which
+``load_analysis.R`` applies; ``data_dictionary.csv`` says the same for people. Why a data file:
+the study's names (outcome, scores, covariates) are user input and never become R source;
+the R scripts are fixed files shipped with the package and read every name as data. Where
+the pipeline's R package is installed is written to design.json too, so ``Rscript table2.R``
+works from the export folder without R_LIBS.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
 
 from spinedlr.config import Study
 from spinedlr.errors import InputError
-from spinedlr.manifest import load_manifest
+from spinedlr.evaluate.stage import encode, load_data
+from spinedlr.stats.bridge import r_library
 
-SCRIPT = """\
-# Reproduces Table 2 (unadjusted rows) of the spinedlr report with the R package alone.
-# Run from this folder:  Rscript table2.R   (needs library(spinedlr); see the README)
-library(spinedlr)
-analysis <- read.csv("analysis.csv", stringsAsFactors = FALSE)
-scores <- {scores}
-table2 <- do.call(rbind, lapply(scores, function(s) {{
-  cbind(model = s, roc_summary(analysis, score = s, outcome = "{outcome}"))
-}}))
-write.csv(table2, "table2_from_R.csv", row.names = FALSE)
-print(table2[, c("model", "auc", "auc_lower", "auc_upper", "cutoff", "sensitivity", "specificity")])
-"""
+R_SCRIPTS = ("load_analysis.R", "table2.R", "table3.R")
+
+
+def _r_class(dtype: pl.DataType) -> str:
+    if isinstance(dtype, (pl.Enum, pl.Categorical)):
+        return "factor"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_numeric():
+        return "numeric"
+    return "character"
+
+
+def data_dictionary(study: Study, analysis: pl.DataFrame, outcome: str) -> pl.DataFrame:
+    """One row per analysis column: role, study type, R class, levels, reference, coding."""
+    covs = {c.name: c for c in study.config.covariates}
+    rows = []
+    for name in analysis.columns:
+        dtype = analysis[name].dtype
+        r_class = _r_class(dtype)
+        levels, reference = "", ""
+        if name == "patient_id":
+            role, kind, coding = "id", "identifier", "text, not used in models"
+        elif name == outcome:
+            role, kind, coding = "outcome", "binary", "0/1 (1 = event)"
+        elif name in covs:
+            cov = covs[name]
+            role, kind = "covariate", cov.type.value
+            if r_class == "factor":
+                cats = list(dtype.categories)
+                levels, reference = "|".join(cats), cats[0]
+                coding = f"treatment dummies against the reference level '{cats[0]}'"
+            elif r_class == "integer" and cov.levels is not None:
+                labels = [str(x) for x in cov.levels]
+                levels = "|".join(f"{i + 1}={lv}" for i, lv in enumerate(labels))
+                reference = labels[0]
+                coding = "rank 1..k of the ordered levels, one numeric column (linear in the rank)"
+            else:
+                coding = "one numeric column, as is"
+        else:
+            role, kind, coding = "score", "continuous", "one numeric column, as is (logit scale)"
+        rows.append({"column": name, "role": role, "type": kind, "r_class": r_class,
+                     "levels": levels, "reference": reference, "coding": coding})
+    return pl.DataFrame(rows)
+
+
+def _design(study: Study, analysis: pl.DataFrame, outcome: str, scores: list[str]) -> dict:
+    cfg = study.config
+    st = cfg.evaluate
+    comparator = [cfg.comparator] if cfg.comparator else []
+    columns = []
+    for name in analysis.columns:
+        dtype = analysis[name].dtype
+        col = {"name": name, "r_class": _r_class(dtype)}
+        if col["r_class"] == "factor":
+            col["levels"] = list(dtype.categories)
+        columns.append(col)
+    return {
+        "outcome": outcome,
+        "table2_scores": [*comparator, *scores],
+        "table3_scores": scores,
+        "covariates": [c.name for c in cfg.covariates],
+        "separation": st.separation,
+        "conf_level": st.conf_level,
+        "validation": {"loocv": st.loocv, "k": st.folds, "boot_n": st.boot_n, "seed": cfg.seed},
+        "columns": columns,
+        "r_library": r_library(),
+    }
 
 
 def export_study(study: Study, dest: Path | None = None) -> Path:
-    """Write analysis.csv, every stats/selection table as CSV, and table2.R into dest."""
+    """Write analysis.csv, data_dictionary.csv, design.json, the R scripts, every
+    stats/selection/segmentation table as CSV and each stage's JSON files into dest."""
     out = study.output
     radscores = out / "radscores.parquet"
     if not radscores.exists():
@@ -39,20 +108,20 @@ def export_study(study: Study, dest: Path | None = None) -> Path:
     dest = dest or out / "export"
     dest.mkdir(parents=True, exist_ok=True)
     cfg = study.config
-    manifest = load_manifest(study).select(cfg.patient_id, *[c.name for c in cfg.covariates])
-    scores = pl.read_parquet(radscores)
-    analysis = scores.join(manifest, on=cfg.patient_id, how="left")
-    if "outcome" in analysis.columns and cfg.outcome not in analysis.columns:
-        analysis = analysis.rename({"outcome": cfg.outcome})
+    data, scores = load_data(study)
+    md = encode(study, data, for_models=True)
+    # The outcome column carries the study's outcome name (the evaluate stage calls it "outcome").
+    outcome = cfg.outcome if cfg.outcome not in md.columns else "outcome"
+    analysis = md.rename({"outcome": outcome})
     analysis.write_csv(dest / "analysis.csv")
+    data_dictionary(study, analysis, outcome).write_csv(dest / "data_dictionary.csv")
+    (dest / "design.json").write_text(json.dumps(_design(study, analysis, outcome, scores), indent=2))
     for folder in ("stats", "selection", "segmentation"):
         for table in sorted((out / folder).glob("*.parquet")):
             pl.read_parquet(table).write_csv(dest / f"{folder}_{table.stem}.csv")
         for js in sorted((out / folder).glob("*.json")):
-            shutil.copy2(js, dest / js.name)
-    # The study's models (as in the evaluate stage): each ROI's Radscore and their combination.
-    main = [f"radscore_{r.name}" for r in cfg.rois] + ["radscore_combined"]
-    score_cols = [c for c in main if c in analysis.columns]
-    r_vector = "c(" + ", ".join(f'"{c}"' for c in score_cols) + ")"
-    (dest / "table2.R").write_text(SCRIPT.format(scores=r_vector, outcome=cfg.outcome))
+            shutil.copy2(js, dest / f"{folder}_{js.name}")  # every stage has a provenance.json
+    templates = resources.files("spinedlr") / "export_r"
+    for name in R_SCRIPTS:
+        (dest / name).write_text((templates / name).read_text())
     return dest

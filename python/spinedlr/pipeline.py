@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console
-
+import spinedlr
+from spinedlr.cli_support import console  # stderr; silent under -q
 from spinedlr.config import Study
 from spinedlr.errors import Interrupted
 from spinedlr.manifest import load_manifest, require_valid
 from spinedlr.outputs import ensure_writable, write_text_atomic
 from spinedlr.provenance import provenance, write_provenance
-
-console = Console(stderr=True)
 
 
 @dataclass(frozen=True)
@@ -72,12 +70,16 @@ def _hash_path(h: "hashlib._Hash", path: Path) -> None:
 
 
 def stage_key(study: Study, stage: Stage) -> str:
-    """Hash of the stage's settings, the seed, the manifest and everything it reads."""
+    """Hash of the toolkit version, the stage's settings, the seed, the manifest and its inputs.
+
+    The version is part of the key because a new release may compute a stage differently:
+    after an upgrade every stage runs again.
+    """
     cfg = study.config
     h = hashlib.sha256()
     settings = getattr(cfg, stage.settings).model_dump(mode="json")
     core = cfg.model_dump(mode="json", include=set(stage.study_keys))
-    h.update(json.dumps([stage.name, settings, core], sort_keys=True).encode())
+    h.update(json.dumps([stage.name, spinedlr.__version__, settings, core], sort_keys=True).encode())
     _hash_path(h, study.manifest_path)
     if stage.reads_images:
         df = load_manifest(study)
@@ -150,7 +152,8 @@ def run_pipeline(study: Study, force: bool = False, only: list[str] | None = Non
     """
     done: list[tuple[str, str]] = []
     ensure_writable(study.output)
-    require_valid(study, warn=lambda note: console.print(f"[yellow]{note}[/]"))
+    require_valid(study, show_progress=not console.quiet,
+                  warn=lambda note: console.print(f"[yellow]{note}[/]"))
     current = None
     try:
         for stage in STAGES:

@@ -1,4 +1,7 @@
-"""`spinedlr evaluate STUDY`: the clinical statistics (R package through rpy2)."""
+"""`spinedlr evaluate STUDY`: the clinical statistics (R package through rpy2).
+
+A plain command (registered by spinedlr.cli), not a command group: it has no sub-commands.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,9 @@ from pathlib import Path
 
 import typer
 
-from spinedlr.cli_support import console, friendly
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+from spinedlr.cli_support import friendly, stdout
 
 
-@app.callback(invoke_without_command=True)
 @friendly
 def evaluate(study: Path = typer.Argument(..., help="study.yaml (or its folder).")) -> None:
     """Compute Tables 1-4, validation, partial AUC, calibration, DCA and CIC into <out>/stats/."""
@@ -22,5 +22,5 @@ def evaluate(study: Path = typer.Argument(..., help="study.yaml (or its folder).
     s = load_study(study)
     t0 = time.perf_counter()
     written = run(s)
-    console.print(f"[green]evaluate:[/] {len(written)} tables in {s.output / 'stats'} "
-                  f"({time.perf_counter() - t0:.1f} s)")
+    stdout.print(f"[green]evaluate:[/] {len(written)} tables in {s.output / 'stats'} "
+              f"({time.perf_counter() - t0:.1f} s)", highlight=False)

@@ -34,6 +34,12 @@ class EvaluateSettings(BaseModel):
         default=("radscore_muscle", "radscore_disc"),
         description="Radscores (a, b) split at their Youden cut-offs into four groups (None skips).",
     )
+    separation: Literal["firth", "refuse"] = Field(
+        default="firth",
+        description="When a model's maximum likelihood estimate does not exist (a covariate level "
+                    "without events, or any quasi-complete separation): fit Firth's penalised "
+                    "likelihood with profile penalised likelihood CIs (firth), or stop (refuse).",
+    )
     fisher_rule: Literal["any_below_5", "cochran"] = Field(
         default="cochran", description="When Table 1 uses Fisher's exact test (cochran = the reference study's)."
     )

@@ -6,7 +6,10 @@ covariates and writes ``<out>/stats/<table>.parquet`` (+ a CSV copy for R users)
 =====================  ===================================================================
 table1                 patient characteristics by outcome (incl. Radscores, interaction group)
 table2                 ROC summaries: each Radscore and the comparator, unadjusted/adjusted
-models                 logistic model coefficients (B, SE, P, OR with profile CI)
+models                 logistic model coefficients (B, SE, P, OR with profile CI), estimation
+                       ("ml" or "firth") and mle_exists per model
+separation             covariate levels without events (or with only events) and what the
+                       models did about them (evaluate.separation); no rows when none
 predictions            per patient linear predictor and risk of every model
 table3                 internal validation (LOOCV, k-fold, bootstrap, optimism)
 pauc                   partial AUCs over sensitivity and specificity ranges
@@ -113,8 +116,10 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
     out: dict[str, pl.DataFrame] = {}
 
     progress("logistic models")
-    out["models"] = stats.fit_models(md, "outcome", all_scores, covs, conf_level=st.conf_level)
-    pred = stats.predict_models(md, "outcome", all_scores, covs, id="patient_id")
+    out["separation"] = _separation_note(md, covs, st.separation)
+    sep = st.separation
+    out["models"] = stats.fit_models(md, "outcome", all_scores, covs, conf_level=st.conf_level, separation=sep)
+    pred = stats.predict_models(md, "outcome", all_scores, covs, id="patient_id", separation=sep)
     out["predictions"] = pred.rename({"id": "patient_id"}).drop("row")
     wide = _wide(out["predictions"], "linear_predictor")
     risk = _wide(out["predictions"], "risk")
@@ -130,14 +135,14 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
 
     progress("internal validation (Table 3)")
     out["table3"] = stats.validate_model(md, "outcome", scores, covs, loocv=st.loocv, k=st.folds,
-                                         boot_n=st.boot_n, seed=seed, conf_level=st.conf_level)
+                                         boot_n=st.boot_n, seed=seed, conf_level=st.conf_level, separation=sep)
 
     progress("partial AUC")
     out["pauc"], out["pauc_comparison"] = _pauc(md, wide, fits, st, seed + 1)
 
     progress("calibration and Hosmer-Lemeshow")
-    out["calibration"] = pl.concat([stats.calibration(md, "outcome", s, covs, B=st.calibration_b, seed=seed + 2)
-                                    for s in scores])
+    out["calibration"] = pl.concat([stats.calibration(md, "outcome", s, covs, B=st.calibration_b, seed=seed + 2,
+                                                      separation=sep) for s in scores])
     hl = []
     for s, m in fits:
         if s not in scores:
@@ -170,7 +175,7 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
                 raise InputError(f"evaluate.interaction names '{x}', which is not a Radscore column ({', '.join(scores)})")
         try:
             out["table4"] = stats.interaction_groups(md, "outcome", a, b, cut[a], cut[b], covs,
-                                                     conf_level=st.conf_level) \
+                                                     conf_level=st.conf_level, separation=sep) \
                 .with_columns(pl.lit(a).alias("score_a"), pl.lit(b).alias("score_b"),
                               pl.lit(cut[a]).alias("cut_a"), pl.lit(cut[b]).alias("cut_b"))
         except stats.StatsError as err:
@@ -185,6 +190,29 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
         variables.append(GROUP_COLUMN)
     out["table1"] = stats.table_one(display, "outcome", variables, fisher=st.fisher_rule)
     return out
+
+
+SEPARATION_HANDLING = {
+    "firth": "models with this covariate fitted by Firth's penalised likelihood, profile penalised "
+             "likelihood CIs (evaluate.separation: firth)",
+    "refuse": "refused (evaluate.separation: refuse)",
+}
+
+
+def _separation_note(md: pl.DataFrame, covs: list[str], separation: str) -> pl.DataFrame:
+    """Levels without events (or with only events), found before any model is fitted: one line
+    each on the console, and the note table the report states. With ``refuse``, stop here."""
+    levels = stats.sparse_levels(md, "outcome", covs) if covs else pl.DataFrame()
+    lines = [f"covariate '{r['covariate']}' level '{r['level']}': {r['n']} patient(s), "
+             f"{'no events' if r['n_events'] == 0 else 'only events'}" for r in levels.iter_rows(named=True)]
+    if lines and separation == "refuse":
+        raise InputError("the maximum likelihood estimate of the adjusted models does not exist: "
+                         + "; ".join(lines) + " (merge or drop the level, or set evaluate.separation: firth)")
+    for line in lines:
+        console.print(f"[yellow]No maximum likelihood estimate:[/] {line}; {SEPARATION_HANDLING['firth']}")
+    schema = {"covariate": pl.Utf8, "level": pl.Utf8, "n": pl.Int64, "n_events": pl.Int64}
+    note = levels if levels.height else pl.DataFrame(schema=schema)
+    return note.with_columns(pl.lit(SEPARATION_HANDLING[separation]).alias("handling"))
 
 
 def _wide(pred: pl.DataFrame, value: str) -> pl.DataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from spinedlr.cli_support import console, friendly
+from spinedlr.cli_support import friendly, quiet, stdout
 
 app = typer.Typer(help="Feature extraction: PyRadiomics and deep features.", no_args_is_help=True)
 
@@ -23,7 +23,6 @@ def radiomics(
         None, "--keep-going/--no-keep-going", help="Exit 0 even if some tasks failed."
     ),
     roi: list[str] = typer.Option(None, "--roi", help="Only these ROIs (repeatable)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """PyRadiomics features for every patient, ROI and rater -> features/radiomics.parquet."""
     from spinedlr.cli_support import require_valid
@@ -33,11 +32,11 @@ def radiomics(
     s = override(load_study(study), "extract", "--workers", workers=workers)
     require_valid(s)
     summary = run(s, scheduler=scheduler, keep_going=keep_going, rois=roi or None,
-                  show_progress=not quiet)
+                  show_progress=not quiet())
     colour = "yellow" if summary.n_failed else "green"
-    console.print(f"[{colour}]{summary.line()}[/]", highlight=False)
+    stdout.print(f"[{colour}]{summary.line()}[/]", highlight=False)
     for row in summary.failures.iter_rows(named=True):
-        console.print(f"  failed: patient {row['patient_id']} ROI {row['roi']} "
+        stdout.print(f"  failed: patient {row['patient_id']} ROI {row['roi']} "
                       f"({row['rater']}): {row['error']}", highlight=False, soft_wrap=True)
 
 
@@ -48,7 +47,6 @@ def deep(
     keep_going: bool = typer.Option(
         None, "--keep-going/--no-keep-going", help="Exit 0 even if some patients failed."
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Deep features (UCTransNet down4, GAP), selection module, Grad-CAM -> features/deep.parquet."""
     from spinedlr.cli_support import require_valid
@@ -57,5 +55,5 @@ def deep(
 
     s = load_study(study)
     require_valid(s)
-    summary = run_deep(s, keep_going=keep_going, show_progress=not quiet)
-    console.print(f"[green]{summary.line()}[/]", highlight=False)
+    summary = run_deep(s, keep_going=keep_going, show_progress=not quiet())
+    stdout.print(f"[green]{summary.line()}[/]", highlight=False)

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
-from spinedlr.cli_support import console, friendly
+from spinedlr.cli_support import console, friendly, stdout
+from spinedlr.segment.settings import PRESETS
 
 
 app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_args_is_help=True)
 
 
 RoiOpt = typer.Option(None, "--roi", help="ROI name (repeatable); default: every ROI.")
-PresetOpt = typer.Option(None, "--preset", help="cpu or paper (overrides study.yaml).")
+PresetName = Enum("PresetName", {name: name for name in PRESETS}, type=str)
+PresetOpt = typer.Option(None, "--preset", help="Preset of training settings (overrides study.yaml).")
 EpochsOpt = typer.Option(None, "--epochs", help="Override the preset's epochs.")
 FreshOpt = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch.")
 
 
-def _study(path: Path, preset: str | None = None, epochs: int | None = None):
+def _study(path: Path, preset: PresetName | None = None, epochs: int | None = None):
     """The study with the command-line overrides, validated like study.yaml, and its files
     checked before training or prediction writes anything."""
     from spinedlr.cli_support import require_valid
     from spinedlr.config import load_study, override
 
-    study = override(load_study(path), "segment", "--preset", preset=preset)
+    study = override(load_study(path), "segment", "--preset",
+                     preset=preset.value if preset is not None else None)
     study = override(study, "segment", "--epochs", epochs=epochs)
     require_valid(study)
     return study
@@ -35,7 +39,7 @@ def _study(path: Path, preset: str | None = None, epochs: int | None = None):
 def train(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     roi: list[str] = RoiOpt,
-    preset: str = PresetOpt,
+    preset: PresetName = PresetOpt,
     epochs: int = EpochsOpt,
     fresh: bool = FreshOpt,
 ) -> None:
@@ -44,7 +48,7 @@ def train(
 
     s = _study(study, preset, epochs)
     for name, r in train_study(s, roi or None, resume=not fresh, console=console).items():
-        console.print(f"[green]{name}:[/] best val Dice {r.best_dice:.4f} at epoch {r.best_epoch} -> {r.best_path}")
+        stdout.print(f"[green]{name}:[/] best val Dice {r.best_dice:.4f} at epoch {r.best_epoch} -> {r.best_path}")
 
 
 @app.command()
@@ -56,7 +60,9 @@ def predict(
     largest_component: bool = typer.Option(
         True, "--largest-component/--all-components", help="Keep the largest 3D component per label."
     ),
-    device: str = typer.Option("cpu", "--device"),
+    device: str = typer.Option(
+        "cpu", "--device", help="Torch device to run the network on: cpu, cuda, cuda:1, mps."
+    ),
 ) -> None:
     """Segment one volume; the output has the input's exact geometry."""
     from spinedlr.errors import InputError
@@ -72,7 +78,7 @@ def predict(
     image, ref = load_image(case, images, 1, int(meta["slice_axis"]))
     pred = predict_volume(net, meta, image, ref, largest_component)
     write_like(to_array(pred), ref, out)
-    console.print(f"[green]wrote[/] {out}")
+    stdout.print(f"[green]wrote[/] {out}", highlight=False)
 
 
 @app.command()
@@ -110,11 +116,11 @@ def evaluate(
         labels = names or {int(v): f"label_{int(v)}" for v in np.union1d(np.unique(pa), np.unique(ta)) if v}
         rows += evaluate_case(case, roi if model is None else read_checkpoint(model)["roi"], pa, ta, labels, ti.GetSpacing())
     table = metrics_frame(rows)
-    console.print(summary_table(table))
+    stdout.print(summary_table(table))
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.write_parquet(out)
-        console.print(f"[green]wrote[/] {out}")
+        stdout.print(f"[green]wrote[/] {out}", highlight=False)
 
 
 @app.command("run")
@@ -122,7 +128,7 @@ def evaluate(
 def run_cmd(
     study: Path = typer.Argument(..., help="study.yaml (or its folder)."),
     roi: list[str] = RoiOpt,
-    preset: str = PresetOpt,
+    preset: PresetName = PresetOpt,
     epochs: int = EpochsOpt,
     fresh: bool = FreshOpt,
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from spinedlr.cli_support import console, friendly
+from spinedlr.cli_support import friendly, stdout
 
 app = typer.Typer(help="Feature selection and Radscores.", no_args_is_help=True)
 
@@ -23,8 +23,8 @@ def run_cmd(study: Path = typer.Argument(..., help="study.yaml (or its folder)."
     steps = pl.read_parquet(paths["steps"])
     for (roi, fam), g in steps.group_by("roi", "family", maintain_order=True):
         funnel = " → ".join(str(v) for v in [g["n_in"][0], *g["n_out"].to_list()[1:]])
-        console.print(f"{roi} / {fam}: {funnel}")
-    console.print(f"[green]Radscores written:[/] {paths['radscores']}")
+        stdout.print(f"{roi} / {fam}: {funnel}")
+    stdout.print(f"[green]Radscores written:[/] {paths['radscores']}")
 
 
 @app.command("apply")
@@ -60,4 +60,4 @@ def apply_cmd(
     scores = apply_formula(f, wide)
     out.parent.mkdir(parents=True, exist_ok=True)
     scores.write_csv(out) if out.suffix == ".csv" else scores.write_parquet(out)
-    console.print(f"[green]{scores.height} Radscores written:[/] {out}")
+    stdout.print(f"[green]{scores.height} Radscores written:[/] {out}")

@@ -8,7 +8,7 @@ arrive as :class:`StatsError` with R's message.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import polars as pl
 
@@ -18,10 +18,13 @@ __all__ = [
     "StatsError", "r_versions", "roc_summary", "confusion_metrics", "fast_auc", "compare_auc",
     "partial_auc", "fast_partial_auc", "compare_partial_auc", "fit_models", "predict_models",
     "validate_model", "calibration", "hosmer_lemeshow", "decision_curve", "clinical_impact",
-    "interaction_groups", "table_one",
+    "interaction_groups", "table_one", "sparse_levels", "Separation",
 ]
 
 Names = Sequence[str]
+# What the models do when the maximum likelihood estimate does not exist (?spinedlr::fit_models):
+# Firth's penalised likelihood, refuse with advice, or keep the diverging fit flagged.
+Separation = Literal["firth", "refuse", "ml"]
 
 
 def roc_summary(data: pl.DataFrame, score: str, outcome: str, conf_level: float = 0.95) -> pl.DataFrame:
@@ -67,33 +70,43 @@ def compare_partial_auc(data: pl.DataFrame, score1: str, score2: str, outcome: s
 
 
 def fit_models(data: pl.DataFrame, outcome: str, scores: Names, covariates: Names | None = None,
-               conf_level: float = 0.95) -> pl.DataFrame:
-    """Unadjusted and adjusted logistic models: B, SE, P, OR (profile CI), apparent AUC."""
+               conf_level: float = 0.95, separation: Separation = "firth") -> pl.DataFrame:
+    """Unadjusted and adjusted logistic models: B, SE, P, OR (profile CI), apparent AUC,
+    estimation ("ml"/"firth") and mle_exists."""
     return call("fit_models", data=data, outcome=outcome, scores=list(scores),
-                covariates=None if not covariates else list(covariates), conf_level=conf_level)
+                covariates=None if not covariates else list(covariates), conf_level=conf_level,
+                separation=separation)
+
+
+def sparse_levels(data: pl.DataFrame, outcome: str, covariates: Names) -> pl.DataFrame:
+    """Levels of nominal/binary covariates with no events or only events (covariate, level,
+    n, n_events): each makes the maximum likelihood estimate of models with it non-existent."""
+    return call("sparse_levels", data=data, outcome=outcome, covariates=list(covariates))
 
 
 def predict_models(data: pl.DataFrame, outcome: str, scores: Names, covariates: Names | None = None,
-                   id: str | None = None) -> pl.DataFrame:
+                   id: str | None = None, separation: Separation = "firth") -> pl.DataFrame:
     """Linear predictors and risks of the models of :func:`fit_models`, long format."""
     return call("predict_models", data=data, outcome=outcome, scores=list(scores),
-                covariates=None if not covariates else list(covariates), id=id)
+                covariates=None if not covariates else list(covariates), id=id, separation=separation)
 
 
 def validate_model(data: pl.DataFrame, outcome: str, scores: Names, covariates: Names | None = None,
                    loocv: bool = True, k: int = 10, boot_n: int = 1000, seed: int | None = None,
-                   conf_level: float = 0.95) -> pl.DataFrame:
-    """LOOCV, k-fold, out-of-bag bootstrap AUCs and Harrell's optimism correction."""
+                   conf_level: float = 0.95, separation: Separation = "firth") -> pl.DataFrame:
+    """LOOCV, k-fold, out-of-bag bootstrap AUCs and Harrell's optimism correction; n_failed
+    counts refits excluded (no convergence, or a separated maximum likelihood refit)."""
     return call("validate_model", data=data, outcome=outcome, scores=list(scores),
                 covariates=None if not covariates else list(covariates), loocv=loocv, k=k,
-                boot_n=boot_n, seed=seed, conf_level=conf_level)
+                boot_n=boot_n, seed=seed, conf_level=conf_level, separation=separation)
 
 
 def calibration(data: pl.DataFrame, outcome: str, score: str, covariates: Names | None = None,
-                B: int = 1000, seed: int | None = None) -> pl.DataFrame:
+                B: int = 1000, seed: int | None = None, separation: Separation = "firth") -> pl.DataFrame:
     """Bootstrap calibration curves (rms::calibrate) of the unadjusted and adjusted models."""
     return call("calibration", data=data, outcome=outcome, score=score,
-                covariates=None if not covariates else list(covariates), B=B, seed=seed)
+                covariates=None if not covariates else list(covariates), B=B, seed=seed,
+                separation=separation)
 
 
 def hosmer_lemeshow(y: Sequence[int], p: Sequence[float], g: int = 10) -> pl.DataFrame:
@@ -116,11 +129,12 @@ def clinical_impact(data: pl.DataFrame, outcome: str, score: str, thresholds: Se
 
 
 def interaction_groups(data: pl.DataFrame, outcome: str, score_a: str, score_b: str, cut_a: float, cut_b: float,
-                       covariates: Names | None = None, conf_level: float = 0.95) -> pl.DataFrame:
+                       covariates: Names | None = None, conf_level: float = 0.95,
+                       separation: Separation = "firth") -> pl.DataFrame:
     """Four High/Low groups, High/High reference: B, SE, P, OR (profile CI); Table 4."""
     return call("interaction_groups", data=data, outcome=outcome, score_a=score_a, score_b=score_b,
                 cut_a=cut_a, cut_b=cut_b, covariates=None if not covariates else list(covariates),
-                conf_level=conf_level)
+                conf_level=conf_level, separation=separation)
 
 
 def table_one(data: pl.DataFrame, group: str, variables: Names, digits: int = 2,

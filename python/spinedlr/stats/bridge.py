@@ -189,3 +189,11 @@ def r_versions() -> dict[str, str]:
     for p in ("spinedlr", "pROC", "rms"):
         out[p] = str(pv(ro.r["packageVersion"](p))[0])
     return out
+
+
+def r_library() -> str:
+    """The R library folder holding the `spinedlr` package this process uses (exported
+    scripts add it to .libPaths(), so they run without R_LIBS)."""
+    st = _r()
+    ro = st["ro"]
+    return str(Path(str(ro.r["find.package"]("spinedlr")[0])).parent)
