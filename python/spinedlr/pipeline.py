@@ -147,13 +147,16 @@ def _write_record(study: Study, stage: Stage, key: str) -> None:
 def run_pipeline(study: Study, force: bool = False, only: list[str] | None = None) -> list[tuple[str, str]]:
     """Run the stages in order; return (stage, "ran" | "skipped" | "disabled") per stage.
 
-    Before any stage: the output folder must be writable and every input file must pass
-    validation (spinedlr.volume_checks; cached, so a second run only re-hashes files).
+    Before any stage: the output folder must be writable and, when a chosen stage reads
+    images, every input file must pass validation (spinedlr.volume_checks; cached, so a
+    second run only re-hashes the files).
     """
     done: list[tuple[str, str]] = []
     ensure_writable(study.output)
-    require_valid(study, show_progress=not console.quiet,
-                  warn=lambda note: console.print(f"[yellow]{note}[/]"))
+    chosen = [s for s in STAGES if (not only or s.name in only) and s.enabled(study)]
+    if any(s.reads_images for s in chosen):  # stages on tables alone need only the manifest
+        require_valid(study, show_progress=not console.quiet,
+                      warn=lambda note: console.print(f"[yellow]{note}[/]"))
     current = None
     try:
         for stage in STAGES:
