@@ -70,8 +70,8 @@ def _image_problems(task: VolumeTask, image: sitk.Image, nonfinite: np.ndarray) 
     rel = task.image[0]
     size = " x ".join(map(str, image.GetSize()))
     if image.GetDimension() != 3:
-        return [(rel, f"{image.GetDimension()}D image ({size}) but ROI '{task.roi}' needs a "
-                 f"{task.dim} study's 3D volume (a single slice is a volume of 1 slice)")]
+        return [(rel, f"{image.GetDimension()}D image ({size}); ROI '{task.roi}' ({task.dim} "
+                 "features) needs a 3D volume (a single slice as a volume of 1 slice)")]
     problems = []
     n_slices = image.GetSize()[::-1][task.slice_axis]
     if n_slices < task.min_slices:
