@@ -7,8 +7,10 @@ minutes; the full-size run is `make report` / `bench/report.py`.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +26,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 TABLE_IDS = ["table-provenance", "table-segmentation", "table-extraction", "table-funnel",
              "table-formulas", "table-1", "table-2", "table-3", "table-3b", "table-pauc",
-             "table-pauc-comparison", "table-hl", "table-4"]
+             "table-pauc-comparison", "table-hl", "table-4", "table-delong", "table-or", "table-tripod"]
 FIGURE_IDS = ["figure-overlays", "figure-roc", "figure-pauc", "figure-calibration", "figure-dca",
               "figure-impact", "figure-forest", "figure-gradcam"]
 
@@ -89,12 +91,38 @@ def test_export_script_reproduces_table2_in_r(study: Path, tmp_path: Path) -> No
             assert row[col] == pytest.approx(ref[col], rel=1e-9), col
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver not installed")
-def test_report_in_headless_chromium(study: Path) -> None:
+def _png_dpi(path: Path) -> tuple[float, float]:
+    """Horizontal and vertical resolution (dots per inch) from a PNG's pHYs chunk."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    pos = 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"pHYs":
+            x, y, unit = struct.unpack(">IIB", data[pos + 8:pos + 17])
+            assert unit == 1, f"{path.name}: pHYs unit is not the metre"
+            return x * 0.0254, y * 0.0254
+        if kind == b"IDAT":
+            break
+        pos += 12 + length
+    raise AssertionError(f"{path.name}: no pHYs chunk (resolution unknown)")
+
+
+def test_figures_exported_one_by_one_at_300_dpi(study: Path) -> None:
+    figures = study / "out" / "report" / "figures"
+    pngs = sorted(figures.glob("*.png"))
+    stems = {p.stem for p in pngs}
+    for expected in ("roc-1", "roc-2", "calibration-1", "dca-1", "impact-1", "pauc-plot-1", "overlays"):
+        assert expected in stems, (expected, sorted(stems))
+    for png in pngs:
+        assert (figures / f"{png.stem}.pdf").read_bytes()[:5] == b"%PDF-", png.stem
+        dpi_x, dpi_y = _png_dpi(png)
+        assert dpi_x == pytest.approx(300, abs=0.5) and dpi_y == pytest.approx(300, abs=0.5), (png.name, dpi_x)
+
+
+def _chromium():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
 
     opts = webdriver.ChromeOptions()
     for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -102,7 +130,96 @@ def test_report_in_headless_chromium(study: Path) -> None:
         opts.add_argument(a)
     opts.binary_location = CHROMIUM
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+def _rows(table) -> list[list[str]]:
+    from selenium.webdriver.common.by import By
+
+    return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+
+def _ci(est: float, lo: float, hi: float) -> str:
+    return f"{est:.3f} ({lo:.3f}\u2013{hi:.3f})"
+
+
+def _p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver not installed")
+def test_report_journal_sections_in_headless_chromium(study: Path) -> None:
+    """Methods paragraph, TRIPOD+AI checklist, DeLong and OR tables: present, linked, and
+    with the numbers of the stats tables; readable headers and numbers everywhere."""
+    from selenium.webdriver.common.by import By
+
+    out = study / "out"
+    cfg = yaml.safe_load((study / "study.yaml").read_text())
+    prov = json.loads((out / "provenance.json").read_text())
+    driver = _chromium()
+    try:
+        driver.get((out / "report" / "study.html").as_uri())
+        assert cfg["name"] in driver.find_element(By.CSS_SELECTOR, "h1.title").text
+
+        scores = pl.read_parquet(out / "radscores.parquet")
+        methods = driver.find_element(By.ID, "methods-paragraph").text
+        events = int(scores["outcome"].sum())
+        assert f"{scores.height} patients, {events} (" in methods, methods
+        assert f"PyRadiomics {prov['python']['pyradiomics-bhklab']}" in methods
+        assert f"commit {prov['toolkit_commit'][:12]}" in methods
+        steps = pl.read_parquet(out / "selection" / "steps.parquet")
+        for (roi, family), d in steps.filter(pl.col("step") != "radscore").group_by(["roi", "family"]):
+            first = d.row(0, named=True)
+            assert f"{roi} {family}, input: {first['n_out']}" in methods, (roi, family, methods)
+            assert f": {d['n_out'][-1]}" in methods
+
+        tripod = driver.find_element(By.ID, "table-tripod")
+        links = tripod.find_elements(By.CSS_SELECTOR, "tbody a")
+        assert len(links) >= 10
+        for a in links:
+            target = a.get_attribute("href").split("#", 1)[1]
+            assert driver.execute_script("return document.getElementById(arguments[0]) !== null", target), target
+
+        delong = pl.read_parquet(out / "stats" / "auc_comparison.parquet")
+        rows = _rows(driver.find_element(By.ID, "table-delong"))
+        assert len(rows) == delong.height >= 1
+        for row, ref in zip(rows, delong.iter_rows(named=True)):
+            assert row[1] == ref["model"]
+            assert row[2:5] == [f"{ref['auc1']:.3f}", f"{ref['auc2']:.3f}",
+                                _ci(ref["difference"], ref["difference_lower"], ref["difference_upper"])]
+            assert row[6] == _p(ref["p_value"])
+
+        models = pl.read_parquet(out / "stats" / "models.parquet").filter(
+            (pl.col("model") == "adjusted") & (pl.col("term") != "intercept"))
+        rows = _rows(driver.find_element(By.ID, "table-or"))
+        assert len(rows) == models.height >= 1
+        for row, ref in zip(rows, models.iter_rows(named=True)):
+            assert row[3:7] == [f"{ref['b']:.3f}", f"{ref['se']:.3f}",
+                                _ci(ref["or"], ref["or_lower"], ref["or_upper"]), _p(ref["p_value"])]
+        assert driver.execute_script("return jQuery.fn.dataTable.isDataTable('#table-or')")
+
+        provenance = {r[0]: r[1] for r in _rows(driver.find_element(By.ID, "table-provenance"))}
+        assert provenance["Toolkit git commit"] == prov["toolkit_commit"]
+        assert re.fullmatch(r"[0-9a-f]{40}|unknown", prov["toolkit_commit"])
+        assert provenance["PyRadiomics parameter file"].endswith("fast_radiomics.yaml")
+
+        headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "table th")]
+        assert not [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)], headers
+        cells = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "table td")]
+        assert not [c for c in cells if re.search(r"\d\.\d{5,}", c)], "unformatted numbers in tables"
+        assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver not installed")
+def test_report_in_headless_chromium(study: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = _chromium()
     try:
         driver.get((study / "out" / "report" / "study.html").as_uri())
         tables, figures = list(TABLE_IDS), list(FIGURE_IDS)

@@ -30,7 +30,7 @@ def evaluated(tmp_path_factory):
 def test_writes_every_table_as_parquet_and_csv(evaluated):
     study, written = evaluated
     expected = {"table1", "table2", "table3", "table4", "models", "predictions", "pauc", "pauc_comparison",
-                "calibration", "hosmer_lemeshow", "decision_curve", "clinical_impact", "separation"}
+                "auc_comparison", "calibration", "hosmer_lemeshow", "decision_curve", "clinical_impact", "separation"}
     assert set(written) == expected
     for name in expected - {"separation"}:  # separation has no rows when every level has both outcomes
         pq = pl.read_parquet(study.output / "stats" / f"{name}.parquet")
@@ -50,6 +50,36 @@ def test_table2_auc_is_the_radscore_auc(evaluated):
         assert row["tp"] == int((high & (rad["outcome"] == 1)).sum())
     assert set(t2["score"]) == {"pfirrmann", "radscore_disc", "radscore_muscle", "radscore_combined"}
     assert set(t2["model"]) == {"unadjusted", "adjusted"}
+
+
+def _delong(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Paired DeLong test written out (DeLong et al. 1988): the AUC difference and its z."""
+    def placements(x):
+        pos, neg = x[y == 1], x[y == 0]
+        psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+        return psi.mean(axis=1), psi.mean(axis=0)
+    (v10a, v01a), (v10b, v01b) = placements(a), placements(b)
+    s10, s01 = np.cov(v10a, v10b), np.cov(v01a, v01b)
+    var = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / len(v10a) + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / len(v01a)
+    diff = v10a.mean() - v10b.mean()
+    return diff, diff / np.sqrt(var)
+
+
+def test_auc_comparison_is_the_paired_delong_test(evaluated):
+    study, written = evaluated
+    dl = pl.read_parquet(written["auc_comparison"])
+    # every two models of the same adjustment, once each
+    assert dl.group_by("model").len().sort("model")["len"].to_list() == [6, 6]
+    rad = pl.read_parquet(study.output / "radscores.parquet")
+    y = rad["outcome"].to_numpy()
+    row = dl.filter((pl.col("model") == "unadjusted") & (pl.col("score1") == "radscore_disc")
+                    & (pl.col("score2") == "radscore_muscle")).row(0, named=True)
+    diff, z = _delong(y, rad["radscore_disc"].to_numpy(), rad["radscore_muscle"].to_numpy())
+    assert row["difference"] == pytest.approx(diff, abs=1e-12)
+    assert row["z"] == pytest.approx(z, rel=1e-9)
+    t2 = pl.read_parquet(written["table2"]).filter(pl.col("model") == "adjusted")
+    adj = dl.filter(pl.col("model") == "adjusted").row(0, named=True)
+    assert adj["auc1"] == pytest.approx(t2.filter(pl.col("score") == adj["score1"])["auc"][0], abs=1e-12)
 
 
 def test_table4_groups_follow_the_youden_cutoffs(evaluated):

@@ -47,7 +47,7 @@ def test_lock_covers_every_r_package_the_project_loads() -> None:
     fields = re.findall(r"^(?:Imports|Suggests|Depends):(.*(?:\n\s+.*)*)", desc, re.M)
     names = {re.sub(r"\(.*?\)", "", n).strip() for f in fields for n in f.split(",")}
     names -= {"", "R", "stats", "utils", "graphics", "grDevices", "methods", "tools"}
-    report_pkgs = {"rmarkdown", "knitr", "ggplot2", "jsonlite"}
+    report_pkgs = {"rmarkdown", "knitr", "ggplot2", "jsonlite", "DT", "htmltools"}
     missing = sorted((names | report_pkgs) - set(lock))
     assert not missing, f"R packages used by the project but not in renv.lock: {missing}"
 

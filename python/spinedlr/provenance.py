@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+import shutil
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -31,6 +33,25 @@ def python_versions() -> dict[str, str]:
     return out
 
 
+def toolkit_commit(root: Path | None = None) -> str:
+    """The git commit of the toolkit's own checkout, or "unknown" for an installed copy.
+
+    Why: a version number does not pin unreleased code; a reviewer needs the exact commit.
+    `git` runs with a list argv (no shell) in the package's folder, and any failure (no git,
+    not a checkout, a wheel install) gives "unknown" rather than an error.
+    """
+    root = root or Path(__file__).resolve().parent
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        proc = subprocess.run([git, "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    commit = proc.stdout.strip()
+    return commit if proc.returncode == 0 and len(commit) == 40 else "unknown"
+
+
 def provenance(config: StudyConfig, stage: str, extra: dict | None = None) -> dict:
     """A JSON-able record for one stage's output."""
     return {
@@ -39,6 +60,7 @@ def provenance(config: StudyConfig, stage: str, extra: dict | None = None) -> di
         "seed": config.seed,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "python": python_versions(),
+        "toolkit_commit": toolkit_commit(),
         **(extra or {}),
     }
 

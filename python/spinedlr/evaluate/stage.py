@@ -6,6 +6,7 @@ covariates and writes ``<out>/stats/<table>.parquet`` (+ a CSV copy for R users)
 =====================  ===================================================================
 table1                 patient characteristics by outcome (incl. Radscores, interaction group)
 table2                 ROC summaries: each Radscore and the comparator, unadjusted/adjusted
+auc_comparison         paired DeLong tests between every two of those models, per adjustment
 models                 logistic model coefficients (B, SE, P, OR with profile CI), estimation
                        ("ml" or "firth") and mle_exists per model
 separation             covariate levels without events (or with only events) and what the
@@ -133,6 +134,8 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
         rows.append(r.with_columns(pl.lit(s).alias("score"), pl.lit(m).alias("model")))
     out["table2"] = pl.concat(rows).select(["score", "model", *[c for c in rows[0].columns if c not in ("score", "model")]])
 
+    out["auc_comparison"] = _delong(md, wide, fits, st.conf_level)
+
     progress("internal validation (Table 3)")
     out["table3"] = stats.validate_model(md, "outcome", scores, covs, loocv=st.loocv, k=st.folds,
                                          boot_n=st.boot_n, seed=seed, conf_level=st.conf_level, separation=sep)
@@ -221,6 +224,20 @@ def _wide(pred: pl.DataFrame, value: str) -> pl.DataFrame:
         pl.format("{} ({})", pl.col("score"), pl.col("model")).alias("label")
     )
     return labelled.pivot(on="label", index=["patient_id", "outcome"], values=value, maintain_order=True)
+
+
+def _delong(md: pl.DataFrame, wide: pl.DataFrame, fits, conf_level: float) -> pl.DataFrame:
+    """Paired DeLong comparison of every two models with the same adjustment (same patients)."""
+    rows = []
+    for m in dict.fromkeys(m for _, m in fits):
+        scores = [s for s, mm in fits if mm == m]
+        for i, a in enumerate(scores):
+            for b in scores[i + 1:]:
+                src, ca, cb = (md, a, b) if m == "unadjusted" else (wide, _model_label(a, m), _model_label(b, m))
+                r = stats.compare_auc(src, ca, cb, "outcome", conf_level=conf_level)
+                rows.append(r.with_columns(pl.lit(a).alias("score1"), pl.lit(b).alias("score2"),
+                                           pl.lit(m).alias("model")))
+    return pl.concat(rows) if rows else pl.DataFrame()
 
 
 def _pauc(md: pl.DataFrame, wide: pl.DataFrame, fits, st, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -7,7 +7,9 @@ summarised in Python rather than shipped whole to R.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -90,9 +92,23 @@ def overlay_figure(study: Study, dest: Path, n_cases: int = 3) -> Path | None:
             ax.axis("off")
     fig.suptitle("green: rater 1 · red dashed: UCTransNet prediction", fontsize=9)
     fig.tight_layout()
-    out = dest / "overlays.png"
-    fig.savefig(out, dpi=110)
+    return save_figure(fig, dest, "overlays")
+
+
+FIGURE_DPI = 300
+
+
+def save_figure(fig, dest: Path, name: str) -> Path:
+    """Save a figure at 300 dpi: the PNG the report embeds (in dest), and PNG + PDF for
+    export beside the report's R figures (dest/../figures), so every figure of the report
+    can be taken one by one into a manuscript."""
+    figures = dest.parent / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    out = dest / f"{name}.png"
+    fig.savefig(out, dpi=FIGURE_DPI)
+    fig.savefig(figures / f"{name}.pdf", dpi=FIGURE_DPI)
     plt.close(fig)
+    shutil.copyfile(out, figures / f"{name}.png")
     return out
 
 
@@ -148,10 +164,34 @@ def gradcam_panel(study: Study, dest: Path) -> Path | None:
                          f"Radscore {value:.2f}", fontsize=8)
             ax.axis("off")
     fig.tight_layout()
-    out = dest / "gradcam_panel.png"
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, dest, "gradcam_panel")
+
+
+def methods_settings(study: Study) -> dict:
+    """What the methods paragraph and the provenance table state about the run's settings.
+
+    The PyRadiomics parameters are the effective ones (file plus the settings that override
+    it) of the first ROI; the file is named relative to the study (or as the shipped
+    reference file) with its SHA-256, so a reader can tell which parameters were used.
+    """
+    from spinedlr.extract.params import effective_params, reference_params_path
+
+    cfg = study.config
+    ext = cfg.extract
+    params_file = study.resolve(ext.params) if ext.params else reference_params_path()
+    try:
+        shown = str(params_file.resolve().relative_to(study.root.resolve()))
+    except ValueError:
+        shown = params_file.name if not ext.params else str(ext.params)
+    roi = cfg.rois[0]
+    return {
+        "params_file": shown,
+        "params_sha256": hashlib.sha256(params_file.read_bytes()).hexdigest() if params_file.exists() else None,
+        "radiomics_params": effective_params(ext, study.root, roi.dim, roi.slice_axis),
+        "segment_resolved": cfg.segment.resolved().model_dump(mode="json"),
+        "settings": {section: getattr(cfg, section).model_dump(mode="json")
+                     for section in ("segment", "extract", "select", "evaluate")},
+    }
 
 
 def relative_to_study(study: Study, path: Path) -> str:
@@ -184,13 +224,14 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
         pl.read_parquet(scores).write_csv(dest / "radscores.csv")
     manifest = load_manifest(study)  # only counts leave this function: no clinical rows
     (dest / "study.json").write_text(json.dumps({
-        "name": study.config.name, "outcome": study.config.outcome,
+        "name": study.config.name, "title": study.config.report.title, "outcome": study.config.outcome,
         "outcome_label": study.config.outcome_label, "comparator": study.config.comparator,
         "config_hash": study.config.config_hash(), "seed": study.config.seed,
         "rois": [r.name for r in study.config.rois],
         "covariates": [c.model_dump(mode="json") for c in study.config.covariates],
         "study_path": relative_to_study(study, study.path),
         "n_patients": manifest.height, "n_events": int(manifest[study.config.outcome].sum()),
+        **methods_settings(study),
     }, indent=2))
     overlay_figure(study, dest)
     gradcam_panel(study, dest)
