@@ -498,5 +498,7 @@ def test_report_escapes_config_text_and_publishes_only_the_html(tmp_path):
     assert 'href="javascript:' not in html
     assert "&lt;script&gt;alert" in html or "&#60;script&#62;alert" in html
     assert str(d) not in html  # no absolute path of study.yaml (or anything else of the study)
-    assert [p.name for p in report.rglob("*")] == ["study.html"]
+    published = {p.relative_to(report).parts[0] for p in report.rglob("*")}
+    assert published == {"study.html", "figures"}  # no data/, manifest or template beside it
+    assert {p.suffix for p in (report / "figures").iterdir()} == {".png", ".pdf"}
     assert not list((d / "out").glob(".report-*"))

@@ -40,8 +40,8 @@ def render_report(study: Study, engine: str = "auto") -> Path:
     """Render the report into `<output>/report/study.html` and return its path.
 
     The template and the data it reads are prepared in a private work folder that is deleted
-    afterwards, so the published folder holds the self-contained HTML only (no patient
-    tables beside it), and a failed render leaves nothing behind.
+    afterwards, so the published folder holds the self-contained HTML and its figures only
+    (no patient tables beside them), and a failed render leaves nothing behind.
     """
     if not (REPORTS_DIR / "study.qmd").exists():
         raise ReportError(f"report template not found: {REPORTS_DIR / 'study.qmd'}")
@@ -69,6 +69,8 @@ def render_report(study: Study, engine: str = "auto") -> Path:
         with staged(study.output, replace=("report",)) as publish:  # old report/ goes whole
             (publish / "report").mkdir()
             shutil.copyfile(html, publish / "report" / "study.html")
+            if (work / "figures").is_dir():  # each figure for the journal, PNG and PDF
+                shutil.copytree(work / "figures", publish / "report" / "figures")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return study.out_path("report", "study.html")
