@@ -1,15 +1,19 @@
 # Helpers for study.qmd: reading the prepared CSVs and printing tables and figures with
 # stable HTML ids (the browser test finds every table and figure by id).
 
-# Text from the study's config or data, made inert: every character other than a letter,
-# digit or space becomes a numeric character reference, so neither the HTML (<script>) nor
-# pandoc's Markdown ([link](javascript:...), *emphasis*) can read it as anything but text.
-# Everything the report prints from config or data goes through here.
+# Text from the study's config or data, made inert: every ASCII character other than a
+# letter, digit, space or one of . , - + % ( ) / = becomes a numeric character reference, so
+# neither the HTML (<script>, "onerror=") nor pandoc's Markdown ([link](javascript:...), bare
+# URIs, *emphasis*, `code`) can read it as anything but text. Numbers such as "0.812 (0.70-0.90)"
+# and non-ASCII text (±, χ², accents) stay as they are. Everything the report prints from
+# config or data goes through here.
 esc <- function(x) {
+  inert <- utf8ToInt(".,-+%()/=")
   vapply(as.character(x), function(s) {
     if (is.na(s)) return(NA_character_)
     cp <- utf8ToInt(enc2utf8(s))
-    safe <- (cp >= 48 & cp <= 57) | (cp >= 65 & cp <= 90) | (cp >= 97 & cp <= 122) | cp == 32
+    safe <- (cp >= 48 & cp <= 57) | (cp >= 65 & cp <= 90) | (cp >= 97 & cp <= 122) | cp == 32 |
+      cp %in% inert | cp > 127
     out <- ifelse(safe, vapply(cp, intToUtf8, ""), sprintf("&#%d;", cp))
     paste(out, collapse = "")
   }, "", USE.NAMES = FALSE)
@@ -42,13 +46,16 @@ fmt_p <- function(p) ifelse(is.na(p), "", ifelse(p < 0.001, "<0.001", formatC(p,
 show_table <- function(df, id, caption = NULL, ...) {
   if (is.null(df) || !nrow(df)) return(missing_note(id))
   df <- readable(df)  # _report_format.R: readable headers, formatted numbers
-  html <- knitr::kable(df, format = "html", row.names = FALSE, caption = caption, label = NA,
+  for (col in names(df)) if (is.character(df[[col]]) || is.factor(df[[col]])) df[[col]] <- esc(df[[col]])
+  names(df) <- esc(names(df))
+  html <- knitr::kable(df, format = "html", row.names = FALSE, label = NA,
+                       caption = if (is.null(caption)) NULL else esc(caption), escape = FALSE,
                        table.attr = sprintf('id="%s" class="table table-sm table-striped" data-quarto-disable-processing="true"', id), ...)
   knitr::asis_output(html)
 }
 
 missing_note <- function(what) {
-  knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', what))
+  knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', esc(what)))
 }
 
 # "radscore_<roi>" -> "<Roi> Radscore"; the combined Radscore names its ROIs (from the study).

@@ -146,7 +146,7 @@ def test_run_deep_on_real_discs(tmp_path):
     kept = selection.filter("kept").select("roi", "feature")
     assert deep.select("roi", "feature").unique().sort("roi", "feature").equals(
         kept.sort("roi", "feature"))
-    png = tmp_path / "out" / "figures" / "gradcam" / "disc:L5S1" / "case20.png"
+    png = tmp_path / "out" / "figures" / "gradcam" / "disc-label1" / "case20.png"
     assert png.stat().st_size > 1000
     cam = np.load(png.with_suffix(".npz"))["cam"]
     assert cam.shape == (SIZE, SIZE) and cam.max() == pytest.approx(1.0)

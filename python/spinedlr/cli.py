@@ -12,10 +12,11 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from spinedlr import __version__
-from spinedlr.cli_support import console, friendly, stdout
+from spinedlr.cli_support import console, friendly, quiet, stdout
 from spinedlr.evaluate import cli as evaluate_cli
 from spinedlr.extract import cli as extract_cli
 from spinedlr.pipeline import STAGES, run_pipeline
@@ -85,13 +86,17 @@ def validate(
     complete_case: bool = typer.Option(
         False, "--complete-case", help="Drop patients with missing covariates instead of failing."
     ),
+    workers: int = typer.Option(None, "--workers", "-j",
+                                help="Processes reading the files (default: extract.workers)."),
 ) -> None:
-    """Check the study config, manifest and every image and mask it points to."""
-    from spinedlr.config import load_study
+    """Check the study config, manifest and every image and mask it points to (read whole)."""
+    from spinedlr.config import load_study, override
     from spinedlr.manifest import validate_study
 
-    s = load_study(study)
-    v = validate_study(s, complete_case=complete_case)
+    s = override(load_study(study), "extract", "--workers", workers=workers)
+    v = validate_study(s, complete_case=complete_case, show_progress=not quiet())
+    for note in v.notes:
+        console.print(f"[yellow]{escape(note)}[/]", highlight=False)
     if v.dropped_incomplete:
         console.print(
             f"[yellow]--complete-case:[/] dropped {len(v.dropped_incomplete)} patient(s) with "
@@ -104,7 +109,7 @@ def validate(
     for col in ("patient", "column / file", "problem"):
         table.add_column(col, overflow="fold")
     for row in v.problems:
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     _print(table)
     raise typer.Exit(1)
 

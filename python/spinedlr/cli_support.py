@@ -18,11 +18,13 @@ from typing import Callable
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
-from spinedlr.errors import SpinedlrError
+from spinedlr.errors import Interrupted, SpinedlrError
 
 stdout = Console(soft_wrap=True)
 console = Console(stderr=True)
+RESUME = "Run the same command again to resume: finished work is skipped."
 _errors = Console(stderr=True)
 _handler: RichHandler | None = None
 
@@ -70,7 +72,9 @@ def friendly(fn: Callable) -> Callable:
     """A CLI command with -v/-q and logging set up; user errors print as one red line, exit 1.
 
     Errors the user can fix (SpinedlrError) never show a traceback: the people running this
-    are clinicians, not Python developers. They are printed even under -q.
+    are clinicians, not Python developers. They are printed even under -q. The file system's
+    refusals (read-only folder, a file where a folder belongs, a full disk) are such errors
+    too; Ctrl-C says that finished work is kept and how to resume (exit 130).
     """
 
     @functools.wraps(fn)
@@ -78,11 +82,36 @@ def friendly(fn: Callable) -> Callable:
         configure_output(verbose, quiet)
         try:
             return fn(*args, **kwargs)
+        except Interrupted as err:
+            _say(f"[bold yellow]{escape(str(err))} {RESUME}[/]")
+            raise typer.Exit(130) from None
         except SpinedlrError as err:
-            _errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            _say(f"[bold red]error:[/] {escape(str(err))}")
             raise typer.Exit(1) from None
+        except OSError as err:
+            where = f": {err.filename}" if err.filename else ""
+            _say(f"[bold red]error:[/] {escape(err.strerror or str(err))}{escape(where)}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _say("[bold yellow]interrupted; finished work is kept and files are written "
+                 f"atomically, so nothing half-written was kept. {RESUME}[/]")
+            raise typer.Exit(130) from None
 
     sig = inspect.signature(fn)
     wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), _VERBOSE, _QUIET])
     wrapper.__annotations__ = {**fn.__annotations__, "verbose": "bool", "quiet": "bool"}
     return wrapper
+
+
+def _say(markup: str) -> None:
+    _errors.print(markup, highlight=False, soft_wrap=True)
+
+
+def require_valid(study, workers: int | None = None) -> None:
+    """Every input file checked (cached) before an image-reading command writes anything."""
+    from spinedlr.manifest import require_valid as check
+    from spinedlr.outputs import ensure_writable
+
+    ensure_writable(study.output)
+    check(study, workers=workers, show_progress=not quiet(),
+          warn=lambda note: console.print(f"[yellow]{escape(note)}[/]"))

@@ -14,17 +14,22 @@ import hashlib
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from spinedlr.errors import ConfigError
 from spinedlr.evaluate.settings import EvaluateSettings
 from spinedlr.extract.settings import ExtractSettings
+from spinedlr.outputs import check_identifier, inside
 from spinedlr.report.settings import ReportSettings
 from spinedlr.segment.settings import NumberByPosition, SegmentSettings
 from spinedlr.select.settings import SelectSettings
+
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+"""A name that becomes part of a file path (ROI, rater): see spinedlr.outputs.SAFE_ID_PATTERN."""
 
 
 class Strict(BaseModel):
@@ -63,13 +68,14 @@ class Roi(Strict):
     ``number_by_position`` is for labels that are the same structure at different levels.
     """
 
-    name: str
+    name: Identifier
     image: str = Field(description="Manifest column holding the image path.")
-    masks: dict[str, str] = Field(description="Rater name -> manifest column of the mask path.")
+    masks: dict[Identifier, str] = Field(description="Rater name -> manifest column of the mask path.")
     dim: Literal["2D", "3D"] = "3D"
     plane: Literal["sagittal", "axial", "coronal"] = "sagittal"
     slice_axis: int = Field(default=0, ge=0, le=2, description="numpy axis slices run along.")
-    labels: dict[int, str] = Field(description="Mask label value -> name.")
+    labels: dict[int, str] = Field(
+        description="Mask label value -> name (display text only: never part of a path).")
     combine: Literal["union", "each"] = "union"
     min_slices: int = Field(default=1, ge=1)
     number_by_position: NumberByPosition | None = Field(
@@ -219,6 +225,10 @@ class Study:
     def manifest_path(self) -> Path:
         return (self.root / self.config.manifest).resolve()
 
+    def out_path(self, *parts: str | Path) -> Path:
+        """A path inside the output folder; refused (InputError) if the parts would leave it."""
+        return inside(self.output, *parts)
+
     def resolve(self, rel: str | Path) -> Path:
         """Resolve a path from the manifest or config against the study folder."""
         p = Path(rel)
@@ -251,12 +261,36 @@ def load_study(path: str | Path) -> Study:
     if not path.exists():
         raise ConfigError(f"{path}: study file not found")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read ({err})") from None
+    if data is None:
+        raise ConfigError(f"{path}: the study file is empty; `spinedlr demo FOLDER` writes a "
+                          "complete example with every setting spelled out")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping of keys to values")
     return Study(parse_config(data, path), path)
+
+
+def override(study: Study, section: str, option: str, **values: object) -> Study:
+    """Apply command-line values to one section, validated exactly as study.yaml is.
+
+    Why: an option that bypassed the config's bounds (``-j 0``) would silently run with a
+    value the file itself refuses. ``None`` values are left as configured.
+    """
+    values = {k: v for k, v in values.items() if v is not None}
+    if not values:
+        return study
+    data = study.config.model_dump(mode="json")
+    data[section] = {**data[section], **values}
+    try:
+        study.config = StudyConfig.model_validate(data)
+    except ValidationError as err:
+        msgs = "; ".join(e["msg"] for e in err.errors())
+        raise ConfigError(f"{option}: {msgs}") from None
+    return study
 
 
 def dump_config(config: StudyConfig, path: Path) -> None:

@@ -15,3 +15,7 @@ class ManifestError(SpinedlrError):
 
 class InputError(SpinedlrError):
     """A stage got input it cannot use (names the case and file)."""
+
+
+class Interrupted(SpinedlrError):
+    """Ctrl-C: the message says what was kept (the CLI adds how to resume)."""

@@ -7,16 +7,17 @@ the column or file, and what is wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
 import polars as pl
-import SimpleITK as sitk
 
-from spinedlr.config import Study
-from spinedlr.errors import InputError, ManifestError
-from spinedlr.imaging import Geometry, read_header, read_image
+from spinedlr.config import CovariateType, Study
+from spinedlr.errors import ManifestError
+from spinedlr.extract.tasks import FileHasher
+from spinedlr.outputs import identifier_problem
+from spinedlr.volume_checks import VerdictCache, VolumeTask, check_volume_task, task_key
 
 PROBLEM_SCHEMA = {"patient_id": pl.Utf8, "where": pl.Utf8, "problem": pl.Utf8}
 
@@ -28,6 +29,7 @@ class Validation:
     manifest: pl.DataFrame
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     dropped_incomplete: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -77,6 +79,10 @@ def _check_ids_and_outcome(study: Study, df: pl.DataFrame, v: Validation) -> Non
         cfg.patient_id
     ].to_list():
         v.add("-", cfg.patient_id, "empty patient_id")
+    for pid in ids.drop_nulls().filter(ids.drop_nulls() != "").unique(maintain_order=True).to_list():
+        problem = identifier_problem(pid)
+        if problem:  # IDs name output files (masks/<roi>/<patient>.nii.gz)
+            v.add(str(pid), cfg.patient_id, f"patient_id {problem}")
     outcome = df[cfg.outcome]
     bad = df.filter(~outcome.cast(pl.Utf8).is_in(["0", "1"]) | outcome.is_null())
     for pid, val in zip(bad[cfg.patient_id].to_list(), bad[cfg.outcome].to_list()):
@@ -84,6 +90,15 @@ def _check_ids_and_outcome(study: Study, df: pl.DataFrame, v: Validation) -> Non
     good = outcome.cast(pl.Utf8).filter(outcome.cast(pl.Utf8).is_in(["0", "1"])).unique()
     if len(good) == 1:
         v.add("-", cfg.outcome, f"outcome has only one class ({good[0]}): nothing to predict")
+
+
+def _check_numbers(pid_col: str, df: pl.DataFrame, name: str, v: Validation) -> None:
+    """A continuous covariate must hold finite numbers (the CSV reader keeps 'abc' as text)."""
+    values = df[name]
+    numbers = values.cast(pl.Float64, strict=False)
+    bad = df.filter(values.is_not_null() & (numbers.is_null() | ~numbers.is_finite()))
+    for pid, val in zip(bad[pid_col].to_list(), bad[name].to_list()):
+        v.add(str(pid), name, f"value {val!r} is not a finite number (continuous covariate)")
 
 
 def _check_covariates(study: Study, df: pl.DataFrame, v: Validation, complete_case: bool) -> pl.DataFrame:
@@ -102,6 +117,8 @@ def _check_covariates(study: Study, df: pl.DataFrame, v: Validation, complete_ca
                 v.add(str(row[cfg.patient_id]), ", ".join(cols), "missing covariate value "
                       "(use --complete-case to drop such patients)")
     for cov in cfg.covariates:
+        if cov.type == CovariateType.continuous:
+            _check_numbers(cfg.patient_id, df, cov.name, v)
         if cov.levels is None:
             continue
         allowed = {str(x) for x in cov.levels}
@@ -112,8 +129,10 @@ def _check_covariates(study: Study, df: pl.DataFrame, v: Validation, complete_ca
     return df
 
 
-def _check_files(study: Study, df: pl.DataFrame, v: Validation) -> None:
+def _volume_tasks(study: Study, df: pl.DataFrame, v: Validation) -> list[VolumeTask]:
+    """One task per (patient, ROI); rows with no path are problems right away."""
     cfg = study.config
+    tasks = []
     for row in df.iter_rows(named=True):
         pid = str(row[cfg.patient_id])
         for roi in cfg.rois:
@@ -121,65 +140,91 @@ def _check_files(study: Study, df: pl.DataFrame, v: Validation) -> None:
             if img_rel is None:
                 v.add(pid, roi.image, "no image path")
                 continue
-            img_path = study.resolve(img_rel)
-            try:
-                geo = read_header(img_path)
-            except InputError as err:
-                v.add(pid, str(img_rel), str(err))
-                continue
-            n_slices = geo.size[::-1][roi.slice_axis]
-            if n_slices < roi.min_slices:
-                v.add(pid, str(img_rel), f"{n_slices} slices along axis {roi.slice_axis}, ROI "
-                      f"'{roi.name}' needs at least {roi.min_slices}")
+            masks = []
             for rater, col in roi.masks.items():
-                _check_mask(study, roi, pid, rater, row[col], geo, v)
+                if row[col] is None:
+                    v.add(pid, col, f"no mask path for {rater}")
+                else:
+                    masks.append((rater, str(row[col]), str(study.resolve(row[col]))))
+            tasks.append(VolumeTask(pid, roi.name, roi.dim, roi.slice_axis, roi.min_slices,
+                                    tuple(sorted(roi.labels)),
+                                    (str(img_rel), str(study.resolve(img_rel))), tuple(masks)))
+    return tasks
 
 
-def _check_mask(study, roi, pid: str, rater: str, rel, geo: Geometry, v: Validation) -> None:
-    if rel is None:
-        v.add(pid, roi.masks[rater], f"no mask path for {rater}")
-        return
-    try:
-        mask = read_image(study.resolve(rel))
-    except InputError as err:
-        v.add(pid, str(rel), str(err))
-        return
-    diff = Geometry.of(mask).mismatch(geo)
-    if diff:
-        v.add(pid, str(rel), f"mask geometry differs from image: {diff}")
-        return
-    arr = sitk.GetArrayViewFromImage(mask)
-    labels = {int(x) for x in np.unique(arr)} - {0}
-    if not labels:
-        v.add(pid, str(rel), f"empty mask ({rater}, ROI '{roi.name}')")
-        return
-    unknown = labels - set(roi.labels)
-    if unknown:
-        v.add(pid, str(rel), f"mask labels {sorted(unknown)} not in the config for ROI "
-              f"'{roi.name}' (allowed {sorted(roi.labels)})")
+def _check_files(study: Study, df: pl.DataFrame, v: Validation, workers: int,
+                 show_progress: bool) -> None:
+    """Read every image and mask completely (in parallel; verdicts cached by content)."""
+    from spinedlr.extract.executors import run_tasks
+
+    cache = VerdictCache(study.output / ".cache" / "validate", v.notes.append)
+    hasher = FileHasher()
+    tasks = [replace(t, key=task_key(t, hasher)) for t in _volume_tasks(study, df, v)]
+    verdicts = {i: cache.get(t.key) for i, t in enumerate(tasks)}
+    pending = [i for i, found in verdicts.items() if found is None]
+
+    def on_result(j: int, result: dict) -> None:
+        i = pending[j]
+        if "problems" in result:
+            verdicts[i] = [tuple(p) for p in result["problems"]]
+            cache.put(tasks[i].key, verdicts[i])
+        else:  # the worker process itself died
+            verdicts[i] = [(tasks[i].image[0], f"could not be checked: {result['error']}")]
+
+    run_tasks([tasks[i] for i in pending], check_volume_task, on_result, workers=workers,
+              description="checking images", show_progress=show_progress)
+    for i, task in enumerate(tasks):
+        for where, problem in verdicts[i]:
+            v.add(task.patient_id, where, problem)
 
 
-def validate_study(study: Study, complete_case: bool = False, check_files: bool = True) -> Validation:
-    """Check the manifest against the config; return every problem and the usable rows."""
+def validate_study(
+    study: Study, complete_case: bool = False, check_files: bool = True,
+    workers: int | None = None, show_progress: bool = False,
+) -> Validation:
+    """Check the manifest against the config; return every problem and the usable rows.
+
+    ``check_files`` reads every image and mask completely (see spinedlr.volume_checks), with
+    ``workers`` processes (default: ``extract.workers``).
+    """
     df = read_manifest(study.manifest_path, study.config.patient_id)
     v = Validation(manifest=df)
+    if df.height == 0:
+        v.add("-", study.manifest_path.name, "no patients: the manifest has a header but no rows")
+        return v
     if not _check_columns(study, df, v):
         return v
     _check_ids_and_outcome(study, df, v)
     df = _check_covariates(study, df, v, complete_case)
     v.manifest = df
     if check_files:
-        _check_files(study, df, v)
+        workers = study.config.extract.workers if workers is None else workers
+        _check_files(study, df, v, workers, show_progress)
     return v
+
+
+def require_valid(study: Study, workers: int | None = None, show_progress: bool = True,
+                  warn: Callable[[str], None] = lambda _: None) -> pl.DataFrame:
+    """What ``run`` and the image-reading stages call first: every file checked, or a
+    ManifestError with one line per problem, before any stage writes anything."""
+    v = validate_study(study, check_files=True, workers=workers, show_progress=show_progress)
+    for note in v.notes:
+        warn(note)
+    if not v.ok:
+        raise ManifestError(_problem_lines(v))
+    return v.manifest
+
+
+def _problem_lines(v: Validation, limit: int = 20) -> str:
+    lines = [f"patient {p}: {w}: {msg}" for p, w, msg in v.problems[:limit]]
+    if len(v.problems) > limit:
+        lines.append(f"... and {len(v.problems) - limit} more (run `spinedlr validate`)")
+    return f"{len(v.problems)} problem(s) in the study's inputs:\n" + "\n".join(lines)
 
 
 def load_manifest(study: Study, complete_case: bool = False) -> pl.DataFrame:
     """The validated manifest, or ManifestError listing the problems (what stages call)."""
     v = validate_study(study, complete_case=complete_case, check_files=False)
     if not v.ok:
-        lines = [f"patient {p}: {w}: {msg}" for p, w, msg in v.problems[:20]]
-        more = len(v.problems) - 20
-        if more > 0:
-            lines.append(f"... and {more} more (run `spinedlr validate`)")
-        raise ManifestError("invalid manifest:\n" + "\n".join(lines))
+        raise ManifestError(_problem_lines(v))
     return v.manifest.with_columns(pl.col(study.config.outcome).cast(pl.Int64))

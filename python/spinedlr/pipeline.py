@@ -17,7 +17,9 @@ from typing import Callable
 import spinedlr
 from spinedlr.cli_support import console  # stderr; silent under -q
 from spinedlr.config import Study
-from spinedlr.manifest import load_manifest
+from spinedlr.errors import Interrupted
+from spinedlr.manifest import load_manifest, require_valid
+from spinedlr.outputs import ensure_writable, write_text_atomic
 from spinedlr.provenance import provenance, write_provenance
 
 
@@ -91,37 +93,95 @@ def stage_key(study: Study, stage: Stage) -> str:
     return h.hexdigest()
 
 
-def _cache_file(study: Study, stage: Stage) -> Path:
-    return study.output / ".cache" / f"{stage.name}.key"
+def _record_file(study: Study, stage: Stage) -> Path:
+    return study.output / ".cache" / f"{stage.name}.json"
+
+
+def output_hashes(study: Study, stage: Stage) -> dict[str, str | None]:
+    """Content hash of each of the stage's outputs (None: missing)."""
+    out = {}
+    for name in stage.outputs:
+        p = study.output / name
+        if p.exists():
+            h = hashlib.sha256()
+            _hash_path(h, p)
+            out[name] = h.hexdigest()
+        else:
+            out[name] = None
+    return out
 
 
 def is_fresh(study: Study, stage: Stage, key: str) -> bool:
-    f = _cache_file(study, stage)
-    outputs_there = all((study.output / o).exists() for o in stage.outputs)
-    return outputs_there and f.exists() and f.read_text() == key
+    """True when the stage ran with this key and its outputs are still the bytes it wrote.
+
+    Why the outputs too: a damaged or replaced output (a truncated Parquet file, a partial
+    `extract --roi`) would otherwise be trusted and break the next stage.
+    """
+    f = _record_file(study, stage)
+    if not f.exists():
+        return False
+    try:
+        record = json.loads(f.read_text())
+        recorded_key, recorded_outputs = record["key"], record["outputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        console.print(f"[yellow]{stage.name}: its run record {f.name} is unreadable; re-running[/]")
+        return False
+    if recorded_key != key:
+        return False
+    now = output_hashes(study, stage)
+    if None in now.values():
+        return False
+    changed = [name for name in stage.outputs if now[name] != recorded_outputs.get(name)]
+    if changed:
+        console.print(f"[yellow]{stage.name}: {', '.join(changed)} changed since the stage "
+                      "wrote it; re-running[/]")
+        return False
+    return True
+
+
+def _write_record(study: Study, stage: Stage, key: str) -> None:
+    record = {"key": key, "outputs": output_hashes(study, stage)}
+    write_text_atomic(_record_file(study, stage), json.dumps(record, indent=2))
 
 
 def run_pipeline(study: Study, force: bool = False, only: list[str] | None = None) -> list[tuple[str, str]]:
-    """Run the stages in order; return (stage, "ran" | "skipped" | "disabled") per stage."""
+    """Run the stages in order; return (stage, "ran" | "skipped" | "disabled") per stage.
+
+    Before any stage: the output folder must be writable and, when a chosen stage reads
+    images, every input file must pass validation (spinedlr.volume_checks; cached, so a
+    second run only re-hashes the files).
+    """
     done: list[tuple[str, str]] = []
-    study.output.mkdir(parents=True, exist_ok=True)
-    for stage in STAGES:
-        if only and stage.name not in only:
-            continue
-        if not stage.enabled(study):
-            done.append((stage.name, "disabled"))
-            continue
-        key = stage_key(study, stage)
-        if not force and is_fresh(study, stage, key):
-            console.print(f"[dim]{stage.name}: inputs unchanged, skipped[/]")
-            done.append((stage.name, "skipped"))
-            continue
-        console.rule(f"[bold]{stage.name}")
-        stage.run(study)
-        f = _cache_file(study, stage)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(key)
-        done.append((stage.name, "ran"))
+    ensure_writable(study.output)
+    chosen = [s for s in STAGES if (not only or s.name in only) and s.enabled(study)]
+    if any(s.reads_images for s in chosen):  # stages on tables alone need only the manifest
+        require_valid(study, show_progress=not console.quiet,
+                      warn=lambda note: console.print(f"[yellow]{note}[/]"))
+    current = None
+    try:
+        for stage in STAGES:
+            if only and stage.name not in only:
+                continue
+            if not stage.enabled(study):
+                done.append((stage.name, "disabled"))
+                continue
+            key = stage_key(study, stage)
+            if not force and is_fresh(study, stage, key):
+                console.print(f"[dim]{stage.name}: inputs unchanged, skipped[/]")
+                done.append((stage.name, "skipped"))
+                continue
+            console.rule(f"[bold]{stage.name}")
+            current = stage.name
+            stage.run(study)
+            _write_record(study, stage, key)
+            done.append((stage.name, "ran"))
+            current = None
+    except (KeyboardInterrupt, Interrupted) as err:
+        kept = ", ".join(name for name, status in done if status != "disabled") or "none"
+        detail = f" ({err})" if str(err) else ""
+        raise Interrupted(
+            f"interrupted during {current or 'the pipeline'}{detail}; finished stages kept: "
+            f"{kept}; outputs are written atomically, so nothing half-written was kept.") from None
     write_provenance(study.output / "provenance.json",
                      provenance(study.config, "run", {"stages": dict(done)}))
     return done

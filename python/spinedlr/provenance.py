@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from spinedlr.config import StudyConfig
+from spinedlr.outputs import write_text_atomic
 
 PYTHON_PACKAGES = (
     "spinedlr", "numpy", "polars", "scikit-learn", "torch", "pyradiomics-bhklab", "SimpleITK",
@@ -65,7 +66,4 @@ def provenance(config: StudyConfig, stage: str, extra: dict | None = None) -> di
 
 
 def write_provenance(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True))

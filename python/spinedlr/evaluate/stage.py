@@ -36,6 +36,7 @@ from spinedlr.cli_support import console
 from spinedlr.config import CovariateType, Study
 from spinedlr.errors import InputError
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import read_output, staged
 from spinedlr.provenance import provenance, write_provenance
 
 SCORE_PREFIX = "radscore_"
@@ -48,7 +49,7 @@ def load_data(study: Study) -> tuple[pl.DataFrame, list[str]]:
     path = study.output / "radscores.parquet"
     if not path.exists():
         raise InputError(f"{path}: Radscores not found (run `spinedlr select` first)")
-    rad = pl.read_parquet(path)
+    rad = read_output(path, "spinedlr select run")
     for col in ("patient_id", "outcome"):
         if col not in rad.columns:
             raise InputError(f"{path}: missing column '{col}'")
@@ -270,13 +271,12 @@ def run(study: Study) -> dict[str, Path]:
             bar.update(task, advance=1, description=f"evaluate: {what}")
 
         tables = compute(study, progress=step)
-    folder = study.output / "stats"
-    folder.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, df in tables.items():
-        df.write_parquet(folder / f"{name}.parquet")
-        df.write_csv(folder / f"{name}.csv")
-        written[name] = folder / f"{name}.parquet"
     record = provenance(study.config, "evaluate", {"r": stats.r_versions(), "tables": sorted(tables)})
-    write_provenance(folder / "provenance.json", record)
-    return written
+    with staged(study.output, replace=("stats",)) as work:  # stats/ is replaced as one set
+        folder = work / "stats"
+        folder.mkdir()
+        for name, df in tables.items():
+            df.write_parquet(folder / f"{name}.parquet")
+            df.write_csv(folder / f"{name}.csv")
+        write_provenance(folder / "provenance.json", record)
+    return {name: study.output / "stats" / f"{name}.parquet" for name in tables}

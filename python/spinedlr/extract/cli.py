@@ -25,12 +25,14 @@ def radiomics(
     roi: list[str] = typer.Option(None, "--roi", help="Only these ROIs (repeatable)."),
 ) -> None:
     """PyRadiomics features for every patient, ROI and rater -> features/radiomics.parquet."""
-    from spinedlr.config import load_study
+    from spinedlr.cli_support import require_valid
+    from spinedlr.config import load_study, override
     from spinedlr.extract.stage import run
 
-    s = load_study(study)
-    summary = run(s, workers=workers, scheduler=scheduler, keep_going=keep_going,
-                  rois=roi or None, show_progress=not quiet())
+    s = override(load_study(study), "extract", "--workers", workers=workers)
+    require_valid(s)
+    summary = run(s, scheduler=scheduler, keep_going=keep_going, rois=roi or None,
+                  show_progress=not quiet())
     colour = "yellow" if summary.n_failed else "green"
     stdout.print(f"[{colour}]{summary.line()}[/]", highlight=False)
     for row in summary.failures.iter_rows(named=True):
@@ -47,8 +49,11 @@ def deep(
     ),
 ) -> None:
     """Deep features (UCTransNet down4, GAP), selection module, Grad-CAM -> features/deep.parquet."""
+    from spinedlr.cli_support import require_valid
     from spinedlr.config import load_study
     from spinedlr.extract.stage import run_deep
 
-    summary = run_deep(load_study(study), keep_going=keep_going, show_progress=not quiet())
+    s = load_study(study)
+    require_valid(s)
+    summary = run_deep(s, keep_going=keep_going, show_progress=not quiet())
     stdout.print(f"[green]{summary.line()}[/]", highlight=False)

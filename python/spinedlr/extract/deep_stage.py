@@ -7,7 +7,8 @@ Outputs (under ``study.output``):
   ``extract.deep_selection.enabled`` is false) — what the select stage reads
 - ``features/deep_selection.parquet``: per ROI and feature, library statistics, cluster
   centroids, score, rank, kept; ``features/deep_selection.json``: cluster summaries
-- ``features/deep_failures.parquet``; ``figures/gradcam/<roi>/<patient>.png`` (+ ``.npz``)
+- ``features/deep_failures.parquet``; ``figures/gradcam/<roi>/<patient>.png`` (+ ``.npz``;
+  ``<roi>-label<value>/`` for combine="each")
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from spinedlr.extract.tables import FAILURE_SCHEMA, LONG_SCHEMA
 from spinedlr.extract.tasks import roi_units
 from spinedlr.imaging import read_image, to_array
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import inside, staged
 
 Loader = Callable[[Path], tuple[torch.nn.Module, dict]]
 
@@ -80,12 +82,27 @@ def run_deep(
     study: Study, *, loader: Loader | None = None, patients: list[str] | None = None,
     keep_going: bool | None = None, show_progress: bool = True,
 ) -> DeepSummary:
-    """Deep features for every (patient, ROI unit, rater), then selection and Grad-CAM."""
+    """Deep features for every (patient, ROI unit, rater), then selection and Grad-CAM.
+
+    Everything is written as one set (spinedlr.outputs.staged); failures are raised as
+    ExtractionFailed after the other patients' results were written, unless ``keep_going``.
+    """
     from spinedlr.extract.stage import ExtractionFailed
 
+    keep_going = study.config.extract.keep_going if keep_going is None else keep_going
+    with staged(study.output) as work:
+        summary = _run_deep(study, work, loader, patients, show_progress)
+    if summary.n_failed and not keep_going:
+        lines = [f"patient {f['patient_id']} ROI {f['roi']}: {f['error']}"
+                 for f in summary.failures.head(10).iter_rows(named=True)]
+        raise ExtractionFailed(f"{summary.line()}\n" + "\n".join(lines))
+    return summary
+
+
+def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[str] | None,
+              show_progress: bool) -> DeepSummary:
     cfg = study.config
     ds, sel = cfg.extract.deep, cfg.extract.deep_selection
-    keep_going = cfg.extract.keep_going if keep_going is None else keep_going
     loader = loader or default_loader
     manifest = load_manifest(study)
     if patients is not None:
@@ -128,7 +145,8 @@ def run_deep(
                             if rater == lib_rater and pid in ds.gradcam_patients:
                                 cam = gradcam(model, crops.images[best], crops.masks[best])
                                 save_gradcam(
-                                    study.output / "figures" / "gradcam" / unit / f"{pid}.png",
+                                    inside(work, "figures", "gradcam",
+                                           gradcam_folder(roi, unit_labels), f"{pid}.png"),
                                     crops.images[best], crops.masks[best], cam,
                                     f"{pid} {unit} slice {int(crops.slices[best])}")
                     parts.extend(mine)
@@ -140,7 +158,7 @@ def run_deep(
                 bar.advance(job)
     seconds = time.perf_counter() - start
 
-    outdir = study.output / "features"
+    outdir = work / "features"
     outdir.mkdir(parents=True, exist_ok=True)
     deep_all = pl.concat(parts) if parts else pl.DataFrame(schema=LONG_SCHEMA)
     _write(deep_all, outdir / "deep_all.parquet")
@@ -150,12 +168,14 @@ def run_deep(
     _write(deep, outdir / "deep.parquet")
     failures_df = pl.DataFrame(failures, schema=FAILURE_SCHEMA)
     _write(failures_df, outdir / "deep_failures.parquet")
-    summary = DeepSummary(n_rois, len(failures), seconds, n_rois / seconds if seconds else 0.0,
-                          failures_df)
-    if failures and not keep_going:
-        lines = [f"patient {f['patient_id']} ROI {f['roi']}: {f['error']}" for f in failures[:10]]
-        raise ExtractionFailed(f"{summary.line()}\n" + "\n".join(lines))
-    return summary
+    return DeepSummary(n_rois, len(failures), seconds, n_rois / seconds if seconds else 0.0,
+                       failures_df)
+
+
+def gradcam_folder(roi: Roi, labels: tuple[int, ...]) -> str:
+    """``figures/gradcam/<folder>/``: the ROI name, plus the label value for combine="each"
+    (label names are display text, e.g. "L5/S1", and never part of a path)."""
+    return roi.name if roi.combine == "union" else f"{roi.name}-label{labels[0]}"
 
 
 def roi_area(mask: np.ndarray, axis: int, slices: np.ndarray) -> np.ndarray:
@@ -189,6 +209,4 @@ def _apply_selection(
 
 
 def _write(df: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.write_parquet(tmp)
-    tmp.replace(path)
+    df.write_parquet(path)  # inside the staging folder: the set is moved into place at the end

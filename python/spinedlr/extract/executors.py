@@ -8,8 +8,13 @@ depend on which executor ran, only the wall time does.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Callable, Iterator, Sequence
 
@@ -96,19 +101,55 @@ def _crash_record(err: BaseException) -> dict:
             "peak_rss_mb": float("nan"), "pid": -1}
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker process end when the process that started it ends, even by SIGKILL.
+
+    Why: a killed ``spinedlr extract`` must not leave workers (and, through them, the
+    multiprocessing resource tracker) running as orphans. Linux: the kernel sends SIGKILL on
+    the parent's death (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread polls the parent.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    die_with_parent(parent)
+    limit_threads()
+
+
 def _run_pool(tasks: Sequence, fn: Callable, done: OnResult, workers: int) -> str:
     ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding threads/locks
     with single_threaded_children():
         pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=limit_threads
+            max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
         try:
             futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
             for fut in as_completed(futures):
                 err = fut.exception()
                 done(futures[fut], _crash_record(err) if err else fut.result())
-        except BaseException:  # Ctrl-C: drop queued tasks instead of waiting for all of them
+        except BaseException:  # Ctrl-C: drop queued tasks and stop the running ones now
+            # no public API before Python 3.14 (terminate_workers); finished tasks are cached
+            # by the parent, so only the tasks in flight are lost
+            running = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            for proc in running:
+                proc.terminate()
             raise
         pool.shutdown()
     return f"processes:{workers}"

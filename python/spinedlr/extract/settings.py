@@ -6,9 +6,11 @@ ends up in the settings hash of `features/diagnostics.parquet`: two runs with th
 the same extraction.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from spinedlr.outputs import check_identifier
 
 
 class DeepSettings(BaseModel):
@@ -35,8 +37,9 @@ class DeepSettings(BaseModel):
         "over all slices containing the ROI.",
     )
     batch_size: int = Field(default=16, ge=1)
-    gradcam_patients: list[str] = Field(
-        default_factory=list, description="Patients to draw Grad-CAM heatmaps for."
+    gradcam_patients: list[Annotated[str, AfterValidator(check_identifier)]] = Field(
+        default_factory=list, description="Patients to draw Grad-CAM heatmaps for (their IDs "
+        "name files, so they follow the safe-name rule of spinedlr.outputs)."
     )
 
 

@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
+from rich.console import Console
 
 from spinedlr.config import Study
-from spinedlr.errors import SpinedlrError
+from spinedlr.errors import Interrupted, SpinedlrError
 from spinedlr.extract.cache import TaskCache
 from spinedlr.extract.executors import run_tasks
 from spinedlr.extract.radiomics_task import extract_task
-from spinedlr.extract.tables import FAILURE_SCHEMA, LONG_SCHEMA
-from spinedlr.extract.tasks import RadiomicsTask, build_tasks
+from spinedlr.extract.tables import FAILURE_SCHEMA, ID_COLUMNS, LONG_SCHEMA
+from spinedlr.extract.tasks import RadiomicsTask, build_tasks, roi_units
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import staged
 from spinedlr.provenance import provenance, write_provenance
+
+console = Console(stderr=True)
 
 
 class ExtractionFailed(SpinedlrError):
@@ -85,8 +90,10 @@ def run(
     """Extract PyRadiomics features for every (patient, ROI, rater) task of the study.
 
     Arguments left as None take their value from ``study.config.extract``. Finished tasks are
-    read from the cache; failures are written to ``failures.parquet`` and, unless
-    ``keep_going``, raised as ExtractionFailed after everything else has been written.
+    read from the cache (a damaged entry is extracted again); failures are written to
+    ``failures.parquet`` and, unless ``keep_going``, raised as ExtractionFailed after
+    everything else has been written. A run limited to some ROIs or patients merges its rows
+    into the existing tables instead of replacing them; the tables are written as one set.
     """
     cfg = study.config.extract
     workers = cfg.workers if workers is None else workers
@@ -94,12 +101,20 @@ def run(
     keep_going = cfg.keep_going if keep_going is None else keep_going
     start = time.perf_counter()
 
-    tasks = build_tasks(study, load_manifest(study), rois=rois, patients=patients)
+    manifest = load_manifest(study)
+    tasks = build_tasks(study, manifest, rois=rois, patients=patients)
     outdir = study.output / "features"
     cache = TaskCache(outdir / "cache" / "radiomics")
-    pending = [i for i, t in enumerate(tasks) if not cache.has(t.key)]
-    pending_set = set(pending)
-    fresh: dict[int, tuple[pl.DataFrame, dict]] = {}
+    results: dict[int, tuple[pl.DataFrame, dict, bool]] = {}
+    for i, task in enumerate(tasks):
+        entry, damaged = cache.load(task.key)
+        if entry:
+            results[i] = (*entry, True)
+        elif damaged:
+            console.print(f"[yellow]cache entry of patient {task.patient_id} ROI {task.roi} "
+                          f"({task.rater}) is damaged ({damaged}); extracting it again[/]",
+                          highlight=False)
+    pending = [i for i in range(len(tasks)) if i not in results]
     failures: list[dict] = []
 
     def on_result(j: int, result: dict) -> None:
@@ -110,7 +125,7 @@ def run(
                         _cpu_seconds=result["cpu_seconds"],
                         _peak_rss_mb=result["peak_rss_mb"], _pid=result["pid"])
             cache.put(task.key, result["features"], diag)
-            fresh[i] = (pl.DataFrame(result["features"]), diag)
+            results[i] = (pl.DataFrame(result["features"]), diag, False)
         else:
             failures.append({
                 "patient_id": task.patient_id, "roi": task.roi, "rater": task.rater,
@@ -118,21 +133,21 @@ def run(
                 "error": result["error"],
             })
 
-    executor = run_tasks(
-        [tasks[i] for i in pending], extract_task, on_result, workers=workers,
-        scheduler=scheduler, description="radiomics", show_progress=show_progress,
-    )
+    try:
+        executor = run_tasks(
+            [tasks[i] for i in pending], extract_task, on_result, workers=workers,
+            scheduler=scheduler, description="radiomics", show_progress=show_progress,
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{len(results)} of {len(tasks)} task(s) finished and are cached in {cache.folder}, "
+            "the feature tables were not touched") from None
 
     parts, diag_rows = [], []
     for i, task in enumerate(tasks):
-        if i in fresh:
-            feats, diag = fresh[i]
-            cached = False
-        elif i not in pending_set:
-            feats, diag = cache.get(task.key)
-            cached = True
-        else:
+        if i not in results:
             continue  # failed
+        feats, diag, cached = results[i]
         parts.append(feats.select(
             pl.lit(task.patient_id).alias("patient_id"), pl.lit(task.roi).alias("roi"),
             pl.lit(task.rater).alias("rater"), pl.all(),
@@ -140,22 +155,33 @@ def run(
         diag_rows.append(_diagnostics_row(task, diag, cached, executor))
 
     long = pl.concat(parts).cast(LONG_SCHEMA) if parts else pl.DataFrame(schema=LONG_SCHEMA)
+    diagnostics = pl.DataFrame(diag_rows, infer_schema_length=None)
     failures_df = pl.DataFrame(failures, schema=FAILURE_SCHEMA)
-    outdir.mkdir(parents=True, exist_ok=True)
-    _write_parquet(long, outdir / "radiomics.parquet")
-    _write_parquet(pl.DataFrame(diag_rows, infer_schema_length=None), outdir / "diagnostics.parquet")
-    _write_parquet(failures_df, outdir / "failures.parquet")
+    if rois is not None or patients is not None:
+        covered = pl.DataFrame([(t.patient_id, t.roi, t.rater) for t in tasks],
+                               schema=list(ID_COLUMNS), orient="row")
+        order = _task_order(study, manifest)
+        long, diagnostics, failures_df = (
+            _merge(outdir / name, new, covered, order)
+            for name, new in (("radiomics.parquet", long), ("diagnostics.parquet", diagnostics),
+                              ("failures.parquet", failures_df)))
     settings_hashes = sorted({t.settings_hash for t in tasks})
-    write_provenance(outdir / "radiomics.provenance.json", provenance(
-        study.config, "extract.radiomics",
-        {"settings_hashes": settings_hashes, "executor": executor,
-         "params": {t.roi: t.params for t in tasks}},
-    ))
+    with staged(study.output) as work:
+        folder = work / "features"
+        folder.mkdir()
+        long.write_parquet(folder / "radiomics.parquet")
+        diagnostics.write_parquet(folder / "diagnostics.parquet")
+        failures_df.write_parquet(folder / "failures.parquet")
+        write_provenance(folder / "radiomics.provenance.json", provenance(
+            study.config, "extract.radiomics",
+            {"settings_hashes": settings_hashes, "executor": executor,
+             "params": {t.roi: t.params for t in tasks}},
+        ))
 
     summary = ExtractSummary(
-        n_tasks=len(tasks), n_cached=len(tasks) - len(pending), n_run=len(pending) - len(failures),
-        n_failed=len(failures), seconds=time.perf_counter() - start, executor=executor,
-        failures=failures_df,
+        n_tasks=len(tasks), n_cached=sum(c for _, _, c in results.values()),
+        n_run=sum(not c for _, _, c in results.values()), n_failed=len(failures),
+        seconds=time.perf_counter() - start, executor=executor, failures=failures_df,
     )
     if failures and not keep_going:
         lines = [f"patient {f['patient_id']} ROI {f['roi']} ({f['rater']}): {f['error']}"
@@ -168,6 +194,32 @@ def run(
     return summary
 
 
+def _task_order(study: Study, manifest: pl.DataFrame) -> pl.DataFrame:
+    """Rank of every (patient, ROI unit, rater) in a full run's order (manifest, ROI, rater)."""
+    cfg = study.config
+    rows = [(str(pid), unit, rater)
+            for pid in manifest[cfg.patient_id].to_list()
+            for roi in cfg.rois for rater in roi.masks for unit, _ in roi_units(roi)]
+    return pl.DataFrame(rows, schema=list(ID_COLUMNS), orient="row").with_row_index("_rank")
+
+
+def _merge(path: Path, new: pl.DataFrame, covered: pl.DataFrame, order: pl.DataFrame) -> pl.DataFrame:
+    """The existing table without the rows this run redid, plus the new rows, in full-run order
+    (a partial run followed by nothing else gives the table a full run would have written)."""
+    if not path.exists():
+        return new
+    try:
+        old = pl.read_parquet(path)
+        kept = old.join(covered, on=list(ID_COLUMNS), how="anti")
+        merged = pl.concat([kept, new], how="diagonal_relaxed") if new.height else kept
+    except Exception as err:  # a damaged table is rebuilt from this run's rows alone
+        console.print(f"[yellow]{path.name} is unreadable ({type(err).__name__}); rewritten with "
+                      "this run's rows only[/]", highlight=False)
+        return new
+    ranked = merged.join(order, on=list(ID_COLUMNS), how="left")
+    return ranked.sort("_rank", nulls_last=True, maintain_order=True).drop("_rank")
+
+
 def run_deep(study: Study, **kwargs):
     """Deep features, selection module and Grad-CAM (see extract/deep_stage.py)."""
     from spinedlr.extract.deep_stage import run_deep as _run_deep
@@ -175,7 +227,3 @@ def run_deep(study: Study, **kwargs):
     return _run_deep(study, **kwargs)
 
 
-def _write_parquet(df: pl.DataFrame, path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.write_parquet(tmp)
-    tmp.replace(path)

@@ -268,6 +268,15 @@ def methods_settings(study: Study) -> dict:
     }
 
 
+def relative_to_study(study: Study, path: Path) -> str:
+    """A path as the report prints it: relative to the study's folder, never absolute (an
+    absolute path tells every reader of a shared report the author's user name and disks)."""
+    try:
+        return path.resolve().relative_to(study.root).as_posix()
+    except ValueError:
+        return path.name
+
+
 def prepare_report_data(study: Study, dest: Path) -> Path:
     """Write every CSV and figure the report reads into dest; return dest."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -298,8 +307,7 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
     scores = out / "radscores.parquet"
     if scores.exists():
         pl.read_parquet(scores).write_csv(dest / "radscores.csv")
-    manifest = load_manifest(study)
-    manifest.write_csv(dest / "manifest.csv")
+    manifest = load_manifest(study)  # only counts leave this function: no clinical rows
     (dest / "study.json").write_text(json.dumps({
         "name": study.config.name, "title": study.config.report.title, "outcome": study.config.outcome,
         "outcome_label": study.config.outcome_label, "comparator": study.config.comparator,
@@ -308,7 +316,8 @@ def prepare_report_data(study: Study, dest: Path) -> Path:
         "covariates": [c.model_dump(mode="json") for c in study.config.covariates],
         "adjusted_parameters": adjusted_parameters(study, manifest),
         "interaction": list(study.config.evaluate.interaction or []),
-        "study_path": str(study.path),
+        "study_path": relative_to_study(study, study.path),
+        "n_patients": manifest.height, "n_events": int(manifest[study.config.outcome].sum()),
         **methods_settings(study),
     }, indent=2))
     overlay_figure(study, dest)

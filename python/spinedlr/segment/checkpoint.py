@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from spinedlr.errors import InputError
+from spinedlr.outputs import write_atomic
 from spinedlr.segment.model import ModelConfig, UCTransNet
 
 FORMAT = "spinedlr-uctransnet/1"
@@ -20,7 +21,6 @@ FORMAT = "spinedlr-uctransnet/1"
 
 def save_checkpoint(path: Path, model: UCTransNet, meta: dict[str, Any], **extra: Any) -> None:
     """Write atomically (temp file, then rename): an interrupted save never leaves a bad file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {
         "format": FORMAT,
@@ -29,9 +29,7 @@ def save_checkpoint(path: Path, model: UCTransNet, meta: dict[str, Any], **extra
         **meta,
         **extra,
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
 
 
 def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -22,13 +22,15 @@ FreshOpt = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from
 
 
 def _study(path: Path, preset: PresetName | None = None, epochs: int | None = None):
-    from spinedlr.config import load_study
+    """The study with the command-line overrides, validated like study.yaml, and its files
+    checked before training or prediction writes anything."""
+    from spinedlr.cli_support import require_valid
+    from spinedlr.config import load_study, override
 
-    study = load_study(path)
-    if preset is not None:
-        study.config.segment.preset = preset.value
-    if epochs is not None:
-        study.config.segment.epochs = epochs
+    study = override(load_study(path), "segment", "--preset",
+                     preset=preset.value if preset is not None else None)
+    study = override(study, "segment", "--epochs", epochs=epochs)
+    require_valid(study)
     return study
 
 

@@ -25,6 +25,7 @@ from spinedlr.config import Roi, Study
 from spinedlr.errors import ConfigError, InputError
 from spinedlr.imaging import read_image, to_array, write_like
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import write_atomic
 from spinedlr.provenance import provenance, write_provenance
 from spinedlr.segment.checkpoint import load_model
 from spinedlr.segment.data import Case, load_case
@@ -46,11 +47,11 @@ def _rois(study: Study, names: list[str] | None) -> list[Roi]:
 
 
 def model_path(study: Study, roi: str) -> Path:
-    return study.output / "models" / f"{roi}.pt"
+    return study.out_path("models", f"{roi}.pt")
 
 
 def mask_path(study: Study, roi: str, patient_id: str) -> Path:
-    return study.output / "masks" / roi / f"{patient_id}.nii.gz"
+    return study.out_path("masks", roi, f"{patient_id}.nii.gz")
 
 
 def _mask_column(study: Study, roi: Roi) -> str:
@@ -175,11 +176,7 @@ def evaluate_study(study: Study, rois: list[str] | None = None, console: Console
     ids = [str(p) for p in df[study.config.patient_id].to_list()]
     seen = {ids[j] for j in training_rows(study, len(ids))}
     table = metrics_frame(rows).with_columns(pl.col("patient_id").is_in(seen).alias("trained_on"))
-    out = study.output / "segmentation" / "metrics.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(".metrics.parquet.tmp")
-    table.write_parquet(tmp)
-    tmp.replace(out)
+    out = write_atomic(study.output / "segmentation" / "metrics.parquet", table.write_parquet)
     write_provenance(
         out.parent / "provenance.json",
         provenance(study.config, "segment", {"preset": study.config.segment.resolved().model_dump()}),

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor
 
@@ -57,6 +58,17 @@ def configure_threads(n: int) -> int:
 def last_path(best_path: Path) -> Path:
     """Where the resumable end-of-epoch checkpoint lives, beside the best one."""
     return best_path.with_name(best_path.name.removesuffix(".pt") + ".last.pt")
+
+
+def _resume_point(last: Path, device, console, roi: str) -> dict[str, Any] | None:
+    """The checkpoint to resume from; a damaged one is a miss (said so), not an error."""
+    if not last.exists():
+        return None
+    try:
+        return read_checkpoint(last, device)
+    except InputError as err:
+        console.print(f"[yellow]{roi}:[/] {escape(str(err))}; starting fresh")
+        return None
 
 
 def resume_mismatch(checkpoint: dict[str, Any], cfg: ModelConfig, meta: dict[str, Any]) -> list[str]:
@@ -237,8 +249,8 @@ def train_model(
     opt = torch.optim.Adam(model.parameters(), lr=preset.lr, weight_decay=preset.weight_decay)
     start, best_dice, best_epoch, history = 1, -1.0, 0, []
     last = last_path(out_path)
-    if resume and last.exists():
-        ck = read_checkpoint(last, device)
+    ck = _resume_point(last, device, console, roi) if resume else None
+    if ck is not None:
         changed = resume_mismatch(ck, cfg, meta)
         if not changed:
             model.load_state_dict(ck["state_dict"])

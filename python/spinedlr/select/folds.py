@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
+from spinedlr.errors import InputError
 
-class TooFewEventsError(ValueError):
-    """Fewer patients in the smaller outcome class than cross-validation folds."""
+
+class TooFewEventsError(InputError, ValueError):
+    """Fewer patients in the smaller outcome class than cross-validation folds (a user error:
+    the CLI prints it as one line)."""
 
 
 def check_events(y: np.ndarray, folds: int, what: str = "cross-validation") -> None:

@@ -23,7 +23,7 @@ class SelectSettings(BaseModel):
     model_rater: str = Field("rater1", description="Rater whose features are modelled.")
     icc_rater: str | None = Field("rater2", description="Second rater for the ICC; null = no ICC.")
     icc_form: Literal["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"] = "ICC2"
-    icc_threshold: float | None = 0.75
+    icc_threshold: float | None = Field(0.75, ge=0, le=1)
     nonfinite: Literal["error", "drop_feature"] = Field(
         "error", description="NaN/inf feature values: stop with an error naming patient and "
         "feature, or drop those features with a logged warning.")
@@ -34,16 +34,16 @@ class SelectSettings(BaseModel):
         description="union: select per family, ROI Radscore on the union of the final features "
         "(reference); concat: z-score both families and run one chain on them (Fan et al.).",
     )
-    mann_whitney_p: float | None = None
+    mann_whitney_p: float | None = Field(None, gt=0, le=1)
     mrmr: bool = True
     mrmr_method: Literal["mid", "corr"] = "mid"
     mrmr_bins: int = Field(5, ge=2)
     mrmr_k_grid: list[int] = [1, 2, 3, 4, 6, 8, 10, 12, 15, 20]
     mrmr_folds: int = Field(5, ge=2)
     rf_trees: int = Field(25, ge=1, description="Trees of the RF that judges k (not a model).")
-    pearson_threshold: float | None = 0.9
-    spearman_threshold: float | None = None
-    association_threshold: float | None = 0.3
+    pearson_threshold: float | None = Field(0.9, gt=0, le=1)
+    spearman_threshold: float | None = Field(None, gt=0, le=1)
+    association_threshold: float | None = Field(0.3, ge=0, le=1)
     lasso: bool = True
     lasso_folds: int = Field(10, ge=2)
     lasso_lambda: Literal["min", "1se"] = "min"

@@ -44,6 +44,7 @@ from spinedlr.config import Study
 from spinedlr.errors import InputError
 from spinedlr.evaluate.stage import encode
 from spinedlr.manifest import load_manifest
+from spinedlr.outputs import inside, staged
 from spinedlr.provenance import provenance, write_provenance
 from spinedlr.select.classifiers import compare_classifiers
 from spinedlr.select.folds import TooFewEventsError, check_events
@@ -252,10 +253,20 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
 
 
 def run(study: Study) -> dict[str, Path]:
-    """Run selection for every ROI; return the paths written (see module docstring)."""
+    """Run selection for every ROI; return the paths written (see module docstring).
+
+    The outputs are written as one set: ``selection/`` is replaced whole together with
+    ``radscores.parquet``, so a run that stops half-way leaves the previous results intact.
+    """
+    with staged(study.output, replace=("selection",)) as work:
+        paths = _run(study, work)
+    return {name: study.output / p.relative_to(work) for name, p in paths.items()}
+
+
+def _run(study: Study, dest: Path) -> dict[str, Path]:
     cfg, s = study.config, study.config.select
     seed = cfg.seed + s.seed_offset
-    out, sel = study.output, study.output / "selection"
+    out, sel = study.output, dest / "selection"
     sel.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(study)
     outcome = manifest.select(pl.col(cfg.patient_id).cast(pl.String).alias("patient_id"),
@@ -280,7 +291,7 @@ def run(study: Study) -> dict[str, Path]:
         if cl is not None:
             classif.append(cl)
         for fam, f in formulas.items():
-            write_formula({**f, "provenance": prov}, sel / f"radscore_{roi}_{fam}.json")
+            write_formula({**f, "provenance": prov}, inside(sel, f"radscore_{roi}_{fam}.json"))
             col = f"radscore_{roi}_{fam}"
             rs = apply_formula(f, data).rename({"radscore": col})
             scores = scores.join(rs, on="patient_id", how="left")
@@ -298,7 +309,7 @@ def run(study: Study) -> dict[str, Path]:
     main = [*roi_cols, *(["radscore_combined"] if len(roi_cols) > 1 else [])]
     scores = scores.select("patient_id", "outcome", *main, *fam_cols)
     paths = {"steps": sel / "steps.parquet", "icc": sel / "icc.parquet",
-             "radscores": out / "radscores.parquet"}
+             "radscores": dest / "radscores.parquet"}
     pl.concat(steps).write_parquet(paths["steps"])
     if icc_rows:
         pl.concat(icc_rows, how="vertical_relaxed").write_parquet(paths["icc"])

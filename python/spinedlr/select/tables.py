@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from spinedlr.errors import InputError
+from spinedlr.outputs import read_output
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def read_long(path: Path) -> pl.DataFrame:
     """Read a long feature table and check it has the contract's columns."""
     if not path.exists():
         raise InputError(f"{path}: feature table not found; run `spinedlr extract` first")
-    df = pl.read_parquet(path)
+    df = read_output(path, "spinedlr extract")
     missing = [c for c in LONG_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
