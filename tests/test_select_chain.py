@@ -125,7 +125,7 @@ def test_lasso_and_svm_rfe_combinations():
 
 def test_constant_features_dropped_and_logged(caplog):
     X = np.column_stack([np.ones(20), np.arange(20.0), np.full(20, 3.0)])
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="spinedlr"):
         assert DropConstant().fit(X).get_support().tolist() == [False, True, False]
     assert "2 constant" in caplog.text
     with pytest.raises(ValueError, match="every feature is constant"):
