@@ -37,43 +37,151 @@ from spinedlr.segment import sample_data
 from spinedlr.segment.checkpoint import load_model
 from spinedlr.segment.metrics import evaluate_case
 from spinedlr.segment.model import ModelConfig, UCTransNet, count_parameters
+from spinedlr.segment.precision import autocast, grad_scaler
 from spinedlr.segment.predict import predict_volume
 from spinedlr.segment.settings import PRESETS, SegmentSettings
-from spinedlr.segment.train import configure_threads, seg_loss, train_model
+from spinedlr.segment.train import configure_threads, resolve_device, seg_loss, train_model
 
 RESULTS = Path(__file__).parent / "results" / "segment.json"
 console = Console(stderr=True)
 
 
-def throughput(preset: str, channels_last: bool, train_batch: int, steps: int) -> dict:
+def variants(device: torch.device) -> list[tuple[str, bool]]:
+    """(precision, channels_last) pairs compared: fp32 in both memory formats, then every
+    lower precision the device supports (channels-last, the default)."""
+    lower = [p for p in ("bf16", "fp16") if p == "bf16" or device.type == "cuda"]
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
+        lower.remove("bf16")
+    return [("fp32", False), ("fp32", True), *((p, True) for p in lower)]
+
+
+def _net(preset: str, channels_last: bool, device: torch.device) -> UCTransNet:
     p = PRESETS[preset]
     torch.manual_seed(0)
     model = UCTransNet(ModelConfig(base_channel=p.base_channel, img_size=p.img_size, n_classes=6))
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt)
-    opt = torch.optim.Adam(model.parameters(), lr=p.lr)
-    x = torch.rand(train_batch, 1, p.img_size, p.img_size).contiguous(memory_format=fmt)
-    y = torch.randint(0, 6, (train_batch, p.img_size, p.img_size))
-    model.train()
-    for i in range(steps + 1):  # first step is warm-up
-        if i == 1:
-            t = time.perf_counter()
-        loss = seg_loss(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    train = steps * train_batch / (time.perf_counter() - t)
+    return model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def _batch(preset: str, batch: int, channels_last: bool, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    size = PRESETS[preset].img_size
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 1, size, size, generator=gen).to(device)
+    y = torch.randint(0, 6, (batch, size, size), generator=gen).to(device)
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format), y
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _train_step(model, opt, scaler, x, y, precision: str, device: torch.device) -> None:
+    """One optimiser step exactly as train_model takes it."""
+    with autocast(precision, device):
+        logits = model(x)
+    loss = seg_loss(logits.float(), y)
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+
+
+def _infer_step(model, x, precision: str, device: torch.device) -> None:
+    with torch.inference_mode(), autocast(precision, device):
+        model(x).float()
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries that over
+    from the parent across fork and exec, so a fresh child would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (CPU peak memory needs Linux)")
+
+
+def peak_memory(preset: str, batch: int, precision: str, channels_last: bool, device: str) -> dict:
+    """Peak memory of one inference step, then one training step, in a fresh process.
+
+    CPU: the process's peak resident set above its size after importing torch,
+    model and optimiser state included; inference is measured first, as its peak would be
+    hidden behind training's. CUDA: torch's peak allocated memory for each.
+    """
+    dev = torch.device(device)
+    base = _peak_rss_mb()
+    model = _net(preset, channels_last, dev)
+    x, y = _batch(preset, batch, channels_last, dev)
     model.eval()
-    with torch.inference_mode():
-        model(x)
-        t = time.perf_counter()
-        for _ in range(steps):
-            model(x)
-        infer = steps * train_batch / (time.perf_counter() - t)
+    _infer_step(model, x, precision, dev)
+    _sync(dev)
+    if dev.type == "cuda":
+        infer = torch.cuda.max_memory_allocated(dev) / 2**20
+        torch.cuda.reset_peak_memory_stats(dev)
+    else:
+        infer = _peak_rss_mb() - base
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    _train_step(model, opt, grad_scaler(precision, dev), x, y, precision, dev)
+    _sync(dev)
+    if dev.type == "cuda":
+        train = torch.cuda.max_memory_allocated(dev) / 2**20
+    else:
+        train = _peak_rss_mb() - base
+    return {"train_peak_MB": round(train), "infer_peak_MB": round(infer)}
+
+
+def throughput(preset: str, batch: int, warmup: int, steps: int, device: torch.device) -> dict:
+    """Training and inference images/s of every variant, steps interleaved.
+
+    Interleaving (variant A step, variant B step, ...) exposes each variant to the same
+    background load, so their ratios are fair on a shared machine even when the absolute
+    numbers move. The first ``warmup`` rounds are not timed (oneDNN primitive caches).
+    """
+    runs = variants(device)
+    models = {v: _net(preset, v[1], device) for v in runs}
+    opts = {v: torch.optim.Adam(m.parameters(), lr=PRESETS[preset].lr) for v, m in models.items()}
+    scalers = {v: grad_scaler(v[0], device) for v in runs}
+    data = {v: _batch(preset, batch, v[1], device) for v in runs}
+    load_start = os.getloadavg()
+    train_s = dict.fromkeys(runs, 0.0)
+    infer_s = dict.fromkeys(runs, 0.0)
+    for m in models.values():
+        m.train()
+    for i in range(warmup + steps):
+        for v in runs:
+            t = time.perf_counter()
+            _train_step(models[v], opts[v], scalers[v], *data[v], v[0], device)
+            _sync(device)
+            train_s[v] += (time.perf_counter() - t) * (i >= warmup)
+    for m in models.values():
+        m.eval()
+    for i in range(warmup + steps):
+        for v in runs:
+            t = time.perf_counter()
+            _infer_step(models[v], data[v][0], v[0], device)
+            _sync(device)
+            infer_s[v] += (time.perf_counter() - t) * (i >= warmup)
+    rows = []
+    base = ("fp32", True)
+    for v in runs:
+        row = {
+            "precision": v[0], "channels_last": v[1],
+            "train_images_per_s": round(steps * batch / train_s[v], 3),
+            "infer_images_per_s": round(steps * batch / infer_s[v], 3),
+            "train_speedup_vs_fp32": round(train_s[base] / train_s[v], 2),
+            "infer_speedup_vs_fp32": round(infer_s[base] / infer_s[v], 2),
+        }
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            row.update(pool.submit(peak_memory, preset, batch, v[0], v[1], str(device)).result())
+        rows.append(row)
+        console.print(preset, row)
     return {
-        "preset": preset, "channels_last": channels_last, "batch": train_batch,
-        "params_M": round(count_parameters(model) / 1e6, 3),
-        "train_images_per_s": round(train, 2), "infer_images_per_s": round(infer, 2),
+        "preset": preset, "batch": batch, "device": str(device), "torch_threads": torch.get_num_threads(),
+        "warmup_rounds": warmup, "timed_rounds": steps,
+        "params_M": round(count_parameters(next(iter(models.values()))) / 1e6, 3),
+        "load_average_at_start": load_start, "load_average_at_end": os.getloadavg(),
+        "speedups_relative_to": "fp32, channels-last (the default memory format)",
+        "variants": rows,
     }
 
 
@@ -101,7 +209,10 @@ def real_run(
         )
         model, meta = load_model(out)
         t = time.perf_counter()
-        pred = predict_volume(model, meta, test_case.image, test_case.reference, settings.largest_component)
+        pred = predict_volume(
+            model, meta, test_case.image, test_case.reference, settings.largest_component,
+            precision=settings.precision, channels_last=settings.channels_last,
+        )
         predict_s = time.perf_counter() - t
     lut = np.array([0, *sorted(labels)])
     rows = evaluate_case(
@@ -112,6 +223,7 @@ def real_run(
     return {
         "train_cases": [c.case_id for c in train_cases], "test_case": test_case.case_id,
         "settings": settings.resolved().model_dump(), "augment": settings.augment,
+        "precision": meta["precision"],
         "number_by_position": numbering.model_dump() if numbering else None,
         "torch_threads": threads, "epochs_run": len(res.history),
         "best_epoch": res.best_epoch, "best_val_dice": res.best_dice,
@@ -122,6 +234,50 @@ def real_run(
         "mean_hd95_mm": float(np.nanmean([r["hd95_mm"] for r in rows])),
         "history": res.history,
     }
+
+
+def save(update: dict) -> None:
+    """Merge ``update`` into the results file, re-read just before writing: benchmark runs of
+    different sections may overlap, and each keeps the others' entries."""
+    result: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    result.update(update)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    console.print(f"wrote {RESULTS}")
+
+
+def real_runs(rois: list[str], precisions: list[str], budget_min: float) -> dict:
+    """Every (ROI, precision) pair trains side by side, the cores split evenly between them."""
+    recipes = {
+        "disc": SegmentSettings(preset="cpu", epochs=10_000, zoom=1.75),
+        "muscle": SegmentSettings(preset="cpu", epochs=10_000, batch_size=4, zoom=2),
+    }
+    runs = [(roi, prec) for roi in rois for prec in precisions]
+    per_run = max(1, (os.cpu_count() or 1) // len(runs))
+    load_start = os.getloadavg()
+    with ProcessPoolExecutor(len(runs), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {
+            (roi, prec): pool.submit(
+                real_run, roi, budget_min * 60, recipes[roi].model_copy(update={"precision": prec}), per_run
+            )
+            for roi, prec in runs
+        }
+        done = {run: fut.result() for run, fut in futures.items()}
+    for run, res in done.items():
+        console.print(run, {k: v for k, v in res.items() if k not in ("history", "per_label")})
+    if len(precisions) == 1:
+        return {roi if len(rois) > 1 else f"{roi}_alone": done[(roi, precisions[0])] for roi in rois}
+    out: dict = {
+        "budget_min": budget_min, "cores_per_run": per_run, "runs_side_by_side": len(runs),
+        "load_average_at_start": load_start, "load_average_at_end": os.getloadavg(),
+    }
+    for roi in rois:
+        out[roi] = {prec: done[(roi, prec)] for prec in precisions}
+        base = out[roi][precisions[0]]["mean_dice"]
+        out[roi]["mean_dice_minus_" + precisions[0]] = {
+            prec: round(out[roi][prec]["mean_dice"] - base, 4) for prec in precisions[1:]
+        }
+    return {"precision_quality": out}
 
 
 def main() -> None:
@@ -135,36 +291,27 @@ def main() -> None:
         help="Several ROIs train side by side, sharing the cores (results under their names); "
         "a single ROI gets every core (results under '<roi>_alone').",
     )
+    ap.add_argument(
+        "--precisions", nargs="+", choices=["auto", "fp32", "bf16", "fp16"], default=["auto"],
+        help="Real-data precision(s). Several (first = baseline, e.g. fp32 bf16): every ROI "
+        "trains in each, all side by side, results under 'precision_quality'.",
+    )
+    ap.add_argument("--device", default="cpu", help="Throughput on this device (cpu, cuda).")
+    ap.add_argument("--warmup", type=int, default=3, help="Untimed rounds before the timed ones.")
+    ap.add_argument("--steps", type=int, default=6, help="Timed rounds (one step per variant each).")
     args = ap.parse_args()
-    result: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    result["machine"] = {
+    machine = {
         "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
         "platform": platform.platform(), "load_average_at_start": os.getloadavg(),
     }
     if not args.skip_throughput:
-        result["throughput"] = []
-        for preset, batch, steps in (("cpu", 8, 4), ("paper", 2, 2)):
-            for cl in (False, True):
-                row = throughput(preset, cl, batch, steps)
-                console.print(row)
-                result["throughput"].append(row)
+        device = resolve_device(args.device)
+        plan = [("cpu", 8), ("paper", 4)] if device.type == "cpu" else [("cpu", 32), ("paper", 32)]
+        rows = [throughput(preset, batch, args.warmup, args.steps, device) for preset, batch in plan]
+        save({"machine": {**machine, "load_average_at_end": os.getloadavg()},
+              f"precision_throughput_{device.type}": rows})
     if not args.skip_real and sample_data.available():
-        budget = args.budget_min * 60
-        recipes = {
-            "disc": SegmentSettings(preset="cpu", epochs=10_000, zoom=1.75),
-            "muscle": SegmentSettings(preset="cpu", epochs=10_000, batch_size=4, zoom=2),
-        }
-        per_run = max(1, (os.cpu_count() or 1) // len(args.rois))
-        with ProcessPoolExecutor(len(args.rois), mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {roi: pool.submit(real_run, roi, budget, recipes[roi], per_run) for roi in args.rois}
-            for roi, fut in futures.items():
-                key = roi if len(args.rois) > 1 else f"{roi}_alone"
-                result[key] = fut.result()
-                console.print({k: v for k, v in result[key].items() if k != "history"})
-    result["machine"]["load_average_at_end"] = os.getloadavg()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    console.print(f"wrote {RESULTS}")
+        save(real_runs(args.rois, args.precisions, args.budget_min))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ def run_deep(
     ds, sel = cfg.extract.deep, cfg.extract.deep_selection
     keep_going = cfg.extract.keep_going if keep_going is None else keep_going
     loader = loader or default_loader
+    precision = cfg.segment.precision  # one setting for every network the study runs
     manifest = load_manifest(study)
     if patients is not None:
         manifest = manifest.filter(pl.col(cfg.patient_id).is_in(patients))
@@ -119,14 +120,14 @@ def run_deep(
                             all_slices = rater == lib_rater and sel.enabled
                             crops = roi_crops(image, mask, roi.slice_axis, ds.margin, size,
                                               "mean" if all_slices else ds.aggregate)
-                            feats = gap_features(model, crops.images, ds.batch_size, in_ch)
+                            feats = gap_features(model, crops.images, ds.batch_size, in_ch, precision)
                             if all_slices:
                                 library.setdefault(unit, []).append(feats)
                             best = int(np.argmax(roi_area(mask, roi.slice_axis, crops.slices)))
                             value = feats[best] if ds.aggregate == "largest" else feats.mean(0)
                             mine.append(_long(pid, unit, rater, value, feature_names(len(value))))
                             if rater == lib_rater and pid in ds.gradcam_patients:
-                                cam = gradcam(model, crops.images[best], crops.masks[best])
+                                cam = gradcam(model, crops.images[best], crops.masks[best], precision)
                                 save_gradcam(
                                     study.output / "figures" / "gradcam" / unit / f"{pid}.png",
                                     crops.images[best], crops.masks[best], cam,

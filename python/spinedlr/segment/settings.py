@@ -19,6 +19,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+Precision = Literal["auto", "fp32", "bf16", "fp16"]  # see spinedlr.segment.precision
+
+
 class Preset(BaseModel):
     """The resolved training recipe."""
 
@@ -84,6 +87,12 @@ class SegmentSettings(BaseModel):
     )
     largest_component: bool = Field(
         default=True, description="Keep only the largest 3D component of each predicted label."
+    )
+    precision: Precision = Field(
+        default="auto",
+        description="Arithmetic of training, prediction, deep features and Grad-CAM (see "
+        "segment.precision): 'auto' = bf16 where the CPU (AVX512-BF16/AMX) or GPU runs it "
+        "natively, else fp32; 'fp16' needs CUDA. Weights, loss and metrics stay fp32.",
     )
     channels_last: bool = Field(
         default=True,
