@@ -277,7 +277,7 @@ def real_runs(rois: list[str], precisions: list[str], budget_min: float) -> dict
         out[roi]["mean_dice_minus_" + precisions[0]] = {
             prec: round(out[roi][prec]["mean_dice"] - base, 4) for prec in precisions[1:]
         }
-    return {"precision_quality": out}
+    return {f"precision_quality_{budget_min:g}min": out}
 
 
 def main() -> None:
@@ -294,7 +294,7 @@ def main() -> None:
     ap.add_argument(
         "--precisions", nargs="+", choices=["auto", "fp32", "bf16", "fp16"], default=["auto"],
         help="Real-data precision(s). Several (first = baseline, e.g. fp32 bf16): every ROI "
-        "trains in each, all side by side, results under 'precision_quality'.",
+        "trains in each, all side by side, results under 'precision_quality_<budget>min'.",
     )
     ap.add_argument("--device", default="cpu", help="Throughput on this device (cpu, cuda).")
     ap.add_argument("--warmup", type=int, default=3, help="Untimed rounds before the timed ones.")
