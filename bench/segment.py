@@ -37,22 +37,22 @@ from spinedlr.segment import sample_data
 from spinedlr.segment.checkpoint import load_model
 from spinedlr.segment.metrics import evaluate_case
 from spinedlr.segment.model import ModelConfig, UCTransNet, count_parameters
-from spinedlr.segment.precision import autocast, grad_scaler
+from spinedlr.segment.precision import autocast, grad_scaler, resolve_precision
 from spinedlr.segment.predict import predict_volume
 from spinedlr.segment.settings import PRESETS, SegmentSettings
-from spinedlr.segment.train import configure_threads, resolve_device, seg_loss, train_model
+from spinedlr.segment.train import configure_threads, resolve_device, train_model, train_step
 
 RESULTS = Path(__file__).parent / "results" / "segment.json"
 console = Console(stderr=True)
 
 
-def variants(device: torch.device) -> list[tuple[str, bool]]:
-    """(precision, channels_last) pairs compared: fp32 in both memory formats, then every
-    lower precision the device supports (channels-last, the default)."""
+def variants(device: torch.device, contiguous: bool) -> list[tuple[str, bool]]:
+    """(precision, channels_last) pairs compared: fp32, then every lower precision the device
+    supports, all channels-last (the default); with ``contiguous`` also fp32 without it."""
     lower = [p for p in ("bf16", "fp16") if p == "bf16" or device.type == "cuda"]
     if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
         lower.remove("bf16")
-    return [("fp32", False), ("fp32", True), *((p, True) for p in lower)]
+    return [*([("fp32", False)] if contiguous else []), ("fp32", True), *((p, True) for p in lower)]
 
 
 def _net(preset: str, channels_last: bool, device: torch.device) -> UCTransNet:
@@ -73,17 +73,6 @@ def _batch(preset: str, batch: int, channels_last: bool, device: torch.device) -
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _train_step(model, opt, scaler, x, y, precision: str, device: torch.device) -> None:
-    """One optimiser step exactly as train_model takes it."""
-    with autocast(precision, device):
-        logits = model(x)
-    loss = seg_loss(logits.float(), y)
-    opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(opt)
-    scaler.update()
 
 
 def _infer_step(model, x, precision: str, device: torch.device) -> None:
@@ -121,7 +110,7 @@ def peak_memory(preset: str, batch: int, precision: str, channels_last: bool, de
         infer = _peak_rss_mb() - base
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    _train_step(model, opt, grad_scaler(precision, dev), x, y, precision, dev)
+    train_step(model, opt, grad_scaler(precision, dev), x, y, precision, dev)
     _sync(dev)
     if dev.type == "cuda":
         train = torch.cuda.max_memory_allocated(dev) / 2**20
@@ -130,14 +119,16 @@ def peak_memory(preset: str, batch: int, precision: str, channels_last: bool, de
     return {"train_peak_MB": round(train), "infer_peak_MB": round(infer)}
 
 
-def throughput(preset: str, batch: int, warmup: int, steps: int, device: torch.device) -> dict:
+def throughput(
+    preset: str, batch: int, warmup: int, steps: int, device: torch.device, contiguous: bool = False
+) -> dict:
     """Training and inference images/s of every variant, steps interleaved.
 
     Interleaving (variant A step, variant B step, ...) exposes each variant to the same
     background load, so their ratios are fair on a shared machine even when the absolute
     numbers move. The first ``warmup`` rounds are not timed (oneDNN primitive caches).
     """
-    runs = variants(device)
+    runs = variants(device, contiguous)
     models = {v: _net(preset, v[1], device) for v in runs}
     opts = {v: torch.optim.Adam(m.parameters(), lr=PRESETS[preset].lr) for v, m in models.items()}
     scalers = {v: grad_scaler(v[0], device) for v in runs}
@@ -150,7 +141,7 @@ def throughput(preset: str, batch: int, warmup: int, steps: int, device: torch.d
     for i in range(warmup + steps):
         for v in runs:
             t = time.perf_counter()
-            _train_step(models[v], opts[v], scalers[v], *data[v], v[0], device)
+            train_step(models[v], opts[v], scalers[v], *data[v], v[0], device)
             _sync(device)
             train_s[v] += (time.perf_counter() - t) * (i >= warmup)
     for m in models.values():
@@ -182,6 +173,49 @@ def throughput(preset: str, batch: int, warmup: int, steps: int, device: torch.d
         "load_average_at_start": load_start, "load_average_at_end": os.getloadavg(),
         "speedups_relative_to": "fp32, channels-last (the default memory format)",
         "variants": rows,
+    }
+
+
+def compile_trial(preset: str, batch: int, steps: int, budget_min: float = 30.0) -> dict:
+    """Does ``torch.compile`` pay for its compile time within a ``budget_min`` training run?
+
+    Eager and compiled copies of the network (default precision, channels-last) take
+    interleaved training steps; the compiled model's first training step and first
+    inference step (a second graph: BatchNorm in eval mode) are its compile cost.
+    """
+    device = torch.device("cpu")
+    precision = resolve_precision("auto", device)
+    eager = _net(preset, True, device)
+    compiled = _net(preset, True, device)
+    opts = {m: torch.optim.Adam(m.parameters(), lr=1e-4) for m in (eager, compiled)}
+    x, y = _batch(preset, batch, True, device)
+    net = {"eager": eager, "compiled": torch.compile(compiled)}
+    scaler = grad_scaler(precision, device)
+    t = time.perf_counter()
+    train_step(net["compiled"], opts[compiled], scaler, x, y, precision, device)
+    compile_train_s = time.perf_counter() - t
+    net["compiled"].eval()
+    t = time.perf_counter()
+    _infer_step(net["compiled"], x, precision, device)
+    compile_eval_s = time.perf_counter() - t
+    net["compiled"].train()
+    train_step(eager, opts[eager], scaler, x, y, precision, device)  # eager warm-up
+    spent = {"eager": 0.0, "compiled": 0.0}
+    for _ in range(steps):
+        for name, model in net.items():
+            t = time.perf_counter()
+            train_step(model, opts[eager if name == "eager" else compiled], scaler, x, y, precision, device)
+            spent[name] += time.perf_counter() - t
+    eager_ips, compiled_ips = steps * batch / spent["eager"], steps * batch / spent["compiled"]
+    budget = budget_min * 60
+    cost = compile_train_s + compile_eval_s
+    return {
+        "preset": preset, "batch": batch, "precision": precision, "timed_rounds": steps,
+        "torch_threads": torch.get_num_threads(), "load_average": os.getloadavg(),
+        "compile_train_step_s": round(compile_train_s, 1), "compile_eval_step_s": round(compile_eval_s, 1),
+        "eager_train_images_per_s": round(eager_ips, 2), "compiled_train_images_per_s": round(compiled_ips, 2),
+        f"images_in_{budget_min:g}_min_eager": round(budget * eager_ips),
+        f"images_in_{budget_min:g}_min_compiled": round(max(0.0, budget - cost) * compiled_ips),
     }
 
 
@@ -236,11 +270,12 @@ def real_run(
     }
 
 
-def save(update: dict) -> None:
-    """Merge ``update`` into the results file, re-read just before writing: benchmark runs of
-    different sections may overlap, and each keeps the others' entries."""
+def save(update: dict, under: str | None = None) -> None:
+    """Merge ``update`` into the results file (into its ``under`` entry if given), re-read
+    just before writing: benchmark runs of different sections may overlap, and each keeps
+    the others' entries."""
     result: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    result.update(update)
+    (result.setdefault(under, {}) if under else result).update(update)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     console.print(f"wrote {RESULTS}")
@@ -299,6 +334,9 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="Throughput on this device (cpu, cuda).")
     ap.add_argument("--warmup", type=int, default=3, help="Untimed rounds before the timed ones.")
     ap.add_argument("--steps", type=int, default=6, help="Timed rounds (one step per variant each).")
+    ap.add_argument("--presets", nargs="+", choices=["cpu", "paper"], default=["cpu", "paper"])
+    ap.add_argument("--contiguous", action="store_true", help="Also time fp32 without channels-last.")
+    ap.add_argument("--compile-trial", action="store_true", help="Measure torch.compile (cpu preset).")
     args = ap.parse_args()
     machine = {
         "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
@@ -306,10 +344,12 @@ def main() -> None:
     }
     if not args.skip_throughput:
         device = resolve_device(args.device)
-        plan = [("cpu", 8), ("paper", 4)] if device.type == "cpu" else [("cpu", 32), ("paper", 32)]
-        rows = [throughput(preset, batch, args.warmup, args.steps, device) for preset, batch in plan]
-        save({"machine": {**machine, "load_average_at_end": os.getloadavg()},
-              f"precision_throughput_{device.type}": rows})
+        batches = {"cpu": 8, "paper": 4} if device.type == "cpu" else {"cpu": 32, "paper": 32}
+        for preset in args.presets:
+            row = throughput(preset, batches[preset], args.warmup, args.steps, device, args.contiguous)
+            save({preset: {**row, "machine": machine}}, under=f"precision_throughput_{device.type}")
+    if args.compile_trial:
+        save({"torch_compile_cpu": compile_trial("cpu", 8, args.steps)})
     if not args.skip_real and sample_data.available():
         save(real_runs(args.rois, args.precisions, args.budget_min))
 

@@ -103,6 +103,22 @@ def seg_loss(logits: Tensor, target: Tensor) -> Tensor:
     return base + (1 - dice.mean())
 
 
+def train_step(
+    model: UCTransNet, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, x: Tensor, y: Tensor,
+    precision: str, device: torch.device,
+) -> Tensor:
+    """One optimiser step: the forward pass under autocast (see segment.precision), the loss
+    from fp32 logits, fp16 gradients scaled (the scaler is a pass-through otherwise)."""
+    with autocast(precision, device):
+        logits = model(x)
+    loss = seg_loss(logits.float(), y)
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return loss
+
+
 def predict_classes(logits: Tensor) -> Tensor:
     if logits.shape[1] == 1:
         return (logits[:, 0] > 0).to(torch.uint8)
@@ -294,13 +310,7 @@ def train_model(
                 xb, yb = xb.to(device), yb.to(device)
                 if settings.channels_last:
                     xb = xb.contiguous(memory_format=torch.channels_last)
-                with autocast(precision, device):
-                    logits = model(xb)
-                loss = seg_loss(logits.float(), yb)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
+                loss = train_step(model, opt, scaler, xb, yb, precision, device)
                 running += float(loss.detach()) * len(idx)
                 seen += len(idx)
             val_loss, val_dice = evaluate_batches(
