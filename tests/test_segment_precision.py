@@ -7,7 +7,9 @@ import pytest
 import torch
 from rich.console import Console
 from test_segment_stage import make_study
+from typer.testing import CliRunner
 
+from spinedlr.cli import app
 from spinedlr.config import load_study
 from spinedlr.errors import ConfigError
 from spinedlr.segment import train as train_module
@@ -98,21 +100,6 @@ def test_bf16_training_lowers_the_loss_with_fp32_weights_and_loss(bf16_run):
     assert {s["exp_avg"].dtype for s in ck["optimizer"]["state"].values()} == {torch.float32}
 
 
-def test_checkpoint_reloads_with_its_precision_and_resumes_only_in_it(bf16_run, tmp_path):
-    study, result, _ = bf16_run
-    _, meta = load_model(study.output / "models" / "disc.pt")
-    assert meta["precision"] == "bf16"
-    study.config.segment.epochs = 5  # same recipe, one more epoch: resumes
-    history = train_study(study)["disc"].history
-    assert len(history) == 5 and history[:4] == result.history
-    study.config.segment.precision, study.config.segment.epochs = "fp32", 6  # another precision
-    fresh = read_checkpoint(study.output / "models" / "disc.last.pt")
-    train_study(study)
-    after = read_checkpoint(study.output / "models" / "disc.last.pt")
-    assert after["precision"] == "fp32" and len(after["history"]) == 6
-    assert after["history"][0] != fresh["history"][0]  # started over, not continued
-
-
 def test_bf16_prediction_agrees_with_fp32(bf16_run):
     study, _, _ = bf16_run
     model, meta = load_model(study.output / "models" / "disc.pt")
@@ -128,3 +115,30 @@ def test_bf16_prediction_agrees_with_fp32(bf16_run):
     bf16 = predict_array(model, meta, case.image, precision="bf16")
     assert fp32.shape == bf16.shape == case.image.shape[1:]
     assert (fp32 == bf16).mean() >= 0.99
+
+
+def test_cli_predict_refuses_fp16_on_cpu_in_one_line(bf16_run):
+    study, _, _ = bf16_run
+    model = study.output / "models" / "disc.pt"
+    image = study.root / "p0_img.nii.gz"
+    res = CliRunner().invoke(app, ["segment", "predict", str(model), str(image), "-o",
+                                   str(study.output / "p0.nii.gz"), "--precision", "fp16"])
+    assert res.exit_code == 1
+    assert "error: precision fp16 needs a CUDA device, not cpu: use bf16 or auto" in res.output
+    assert "Traceback" not in res.output and not (study.output / "p0.nii.gz").exists()
+
+
+def test_checkpoint_reloads_with_its_precision_and_resumes_only_in_it(bf16_run, tmp_path):
+    """Runs last: it trains the module's study further."""
+    study, result, _ = bf16_run
+    _, meta = load_model(study.output / "models" / "disc.pt")
+    assert meta["precision"] == "bf16"
+    study.config.segment.epochs = 5  # same recipe, one more epoch: resumes
+    history = train_study(study)["disc"].history
+    assert len(history) == 5 and history[:4] == result.history
+    study.config.segment.precision, study.config.segment.epochs = "fp32", 6  # another precision
+    fresh = read_checkpoint(study.output / "models" / "disc.last.pt")
+    train_study(study)
+    after = read_checkpoint(study.output / "models" / "disc.last.pt")
+    assert after["precision"] == "fp32" and len(after["history"]) == 6
+    assert after["history"][0] != fresh["history"][0]  # started over, not continued
