@@ -1,11 +1,17 @@
-"""Segmentation benchmark: throughput at both presets and the real-data proof.
+"""Segmentation benchmark: throughput per precision at both presets and the real-data proof.
 
-    python -m bench.segment [--budget-min 30] [--skip-real] [--skip-throughput] [--rois disc muscle]
+    python -m bench.segment [--presets cpu paper] [--warmup 3] [--steps 6] [--device cpu]
+        [--budget-min 30] [--rois disc muscle] [--precisions fp32 bf16] [--compile-trial]
+        [--skip-real] [--skip-throughput]
 
-Writes bench/results/segment.json:
-- throughput: training and inference images/s for the `cpu` and `paper` presets (eager
-  baseline vs channels-last; inference under torch.inference_mode), at the thread count torch
-  uses on this machine;
+Writes into bench/results/segment.json, keeping the entries it does not produce:
+- ``precision_throughput_<device>``: per preset, training and inference images/s of fp32 and
+  every lower precision the device supports (bf16 on CPU; bf16 and fp16 on CUDA, where the
+  batch is 32), channels-last, steps interleaved so each variant sees the same background
+  load; speed-ups against fp32; peak memory of one step, each variant in a fresh process.
+  (``throughput``: the earlier eager vs channels-last comparison, 2026-11-23.)
+- ``torch_compile_cpu`` (``--compile-trial``): compile time of the training and inference
+  graphs and compiled vs eager training throughput at the cpu preset.
 - real data (../shared/data/spine_mri): discs trained on two cases and tested on the third
   (one class, levels numbered by position), muscles trained on the cranial block and tested
   on the caudal block, each on the `cpu` preset with a wall-clock training budget (zoom 1.75
@@ -13,7 +19,8 @@ Writes bench/results/segment.json:
   slices; the poly learning-rate schedule runs its course over the budget). By
   default the two ROIs train side by side in two processes with one core each (keys
   ``disc``, ``muscle``); ``--rois disc`` trains one ROI on every core (key ``disc_alone``).
-  Dice and HD95 (mm) per label on the unseen data.
+  With several ``--precisions`` every ROI trains in each, all side by side (key
+  ``precision_quality_<budget>min``). Dice and HD95 (mm) per label on the unseen data.
 """
 
 from __future__ import annotations
