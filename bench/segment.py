@@ -348,6 +348,7 @@ def main() -> None:
     machine = {
         "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
         "platform": platform.platform(), "load_average_at_start": os.getloadavg(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
     if not args.skip_throughput:
         device = resolve_device(args.device)
