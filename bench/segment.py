@@ -323,7 +323,6 @@ def real_runs(rois: list[str], precisions: list[str], budget_min: float) -> dict
 
 
 def main() -> None:
-    threads = configure_threads(0)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-min", type=float, default=30.0, help="Training minutes per ROI.")
     ap.add_argument("--skip-real", action="store_true")
@@ -344,7 +343,10 @@ def main() -> None:
     ap.add_argument("--presets", nargs="+", choices=["cpu", "paper"], default=["cpu", "paper"])
     ap.add_argument("--contiguous", action="store_true", help="Also time fp32 without channels-last.")
     ap.add_argument("--compile-trial", action="store_true", help="Measure torch.compile (cpu preset).")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = auto, see "
+                    "SegmentSettings.num_threads).")
     args = ap.parse_args()
+    threads = configure_threads(args.threads)
     machine = {
         "cpu_count": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__,
         "platform": platform.platform(), "load_average_at_start": os.getloadavg(),
