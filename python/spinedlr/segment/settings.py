@@ -93,9 +93,9 @@ class SegmentSettings(BaseModel):
         description="Arithmetic of training, prediction, deep features and Grad-CAM (see "
         "segment.precision): 'auto' = bf16 where the CPU (AVX512-BF16/AMX) or GPU runs it "
         "natively, else fp32; 'fp16' needs CUDA. Weights, loss and metrics stay fp32. On this "
-        "project's 2-core AVX512-BF16 CPU, bf16 vs fp32 at the paper preset: training 2.1x, "
-        "inference 1.9x faster; real-disc Dice after 30 min 0.826 vs 0.834 "
-        "(bench/results/segment.json).",
+        "project's 2-core AVX512-BF16 CPU, bf16 vs fp32 at the paper preset on one thread: "
+        "training 2.05x, inference 1.94x faster (1.3x on two threads of a busy machine); "
+        "real-disc Dice after 30 min 0.826 vs 0.834 (bench/results/segment.json).",
     )
     channels_last: bool = Field(
         default=True,
