@@ -89,13 +89,22 @@ def test_largest_slice_and_mean_aggregation():
 def test_gap_features_are_the_mean_of_down4_and_batch_size_free():
     model = TinySegNet()
     crops = np.random.default_rng(3).uniform(size=(7, SIZE, SIZE)).astype(np.float32)
-    one = gap_features(model, crops, batch_size=1)
-    many = gap_features(model, crops, batch_size=4)
+    one = gap_features(model, crops, batch_size=1, precision="fp32")
+    many = gap_features(model, crops, batch_size=4, precision="fp32")
     with torch.no_grad():
         direct = model.features_down4(torch.as_tensor(crops[:, None])).mean(dim=(2, 3)).numpy()
     assert one.shape == (7, 32)
     np.testing.assert_allclose(one, many, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(one, direct, rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_gap_features_agree_with_fp32():
+    model = TinySegNet()
+    crops = np.random.default_rng(3).uniform(size=(7, SIZE, SIZE)).astype(np.float32)
+    fp32 = gap_features(model, crops, batch_size=4, precision="fp32")
+    bf16 = gap_features(model, crops, batch_size=4, precision="bf16")
+    assert bf16.dtype == np.float64 and not np.array_equal(fp32, bf16)  # bf16 really ran
+    np.testing.assert_allclose(bf16, fp32, rtol=0.03, atol=0.005 * np.abs(fp32).max())
 
 
 def test_selection_keeps_features_that_separate_clusters_and_drops_dead_ones():
@@ -122,6 +131,19 @@ def test_gradcam_is_a_normalised_map_that_depends_on_the_image():
     assert cam.shape == (SIZE, SIZE) and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
     other = gradcam(model, np.roll(crop, 25, axis=1), np.roll(mask, 25, axis=1))
     assert not np.allclose(cam, other)
+
+
+def test_gradcam_in_bf16_matches_fp32_and_leaves_no_gradients_on_the_network():
+    model = TinySegNet()
+    crop = np.random.default_rng(6).uniform(size=(SIZE, SIZE)).astype(np.float32)
+    crop[20:40, 10:30] += 1.0
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    mask[20:40, 10:30] = 1
+    fp32 = gradcam(model, crop, mask, precision="fp32")
+    bf16 = gradcam(model, crop, mask, precision="bf16")
+    assert bf16.dtype == np.float32 and not np.array_equal(fp32, bf16)
+    assert np.corrcoef(fp32.ravel(), bf16.ravel())[0, 1] > 0.999
+    assert all(p.grad is None for p in model.parameters())
 
 
 @pytest.mark.slow

@@ -10,7 +10,8 @@ Per (patient, ROI, rater), as for the handcrafted features:
    pooling over its spatial grid: 8 x base_channel values (512 at the paper preset);
 5. one value per ROI: the slice with the largest mask area (study default) or the mean over all
    ROI slices (``aggregate: mean``).
-Crops from many patients are stacked and run through the network in batches.
+Crops from many patients are stacked and run through the network in batches, in the study's
+``segment.precision`` (see spinedlr.segment.precision); the pooled features are fp32.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from spinedlr.segment.precision import autocast, resolve_precision
 
 IMAGE_TYPE = "uctransnet"
 FEATURE_CLASS = "down4_gap"
@@ -88,15 +91,19 @@ def roi_crops(
 
 
 def gap_features(
-    model: torch.nn.Module, images: np.ndarray, batch_size: int, in_channels: int = 1
+    model: torch.nn.Module, images: np.ndarray, batch_size: int, in_channels: int = 1,
+    precision: str = "auto",
 ) -> np.ndarray:
     """GAP of ``model.features_down4`` for a stack of crops (n, size, size) -> (n, C)."""
+    device = next(model.parameters()).device
+    precision = resolve_precision(precision, device)
     out = []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            x = torch.as_tensor(images[start:start + batch_size])[:, None]
+            x = torch.as_tensor(images[start:start + batch_size])[:, None].to(device)
             if in_channels > 1:  # the crop is one channel; multi-channel models get it repeated
                 x = x.repeat(1, in_channels, 1, 1)
-            feats = model.features_down4(x)
-            out.append(feats.mean(dim=(2, 3)).double().numpy())
+            with autocast(precision, device):
+                feats = model.features_down4(x)
+            out.append(feats.float().mean(dim=(2, 3)).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0))

@@ -104,6 +104,7 @@ def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[st
     cfg = study.config
     ds, sel = cfg.extract.deep, cfg.extract.deep_selection
     loader = loader or default_loader
+    precision = cfg.segment.precision  # one setting for every network the study runs
     manifest = load_manifest(study)
     if patients is not None:
         manifest = manifest.filter(pl.col(cfg.patient_id).is_in(patients))
@@ -136,14 +137,14 @@ def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[st
                             all_slices = rater == lib_rater and sel.enabled
                             crops = roi_crops(image, mask, roi.slice_axis, ds.margin, size,
                                               "mean" if all_slices else ds.aggregate)
-                            feats = gap_features(model, crops.images, ds.batch_size, in_ch)
+                            feats = gap_features(model, crops.images, ds.batch_size, in_ch, precision)
                             if all_slices:
                                 library.setdefault(unit, []).append(feats)
                             best = int(np.argmax(roi_area(mask, roi.slice_axis, crops.slices)))
                             value = feats[best] if ds.aggregate == "largest" else feats.mean(0)
                             mine.append(_long(pid, unit, rater, value, feature_names(len(value))))
                             if rater == lib_rater and pid in ds.gradcam_patients:
-                                cam = gradcam(model, crops.images[best], crops.masks[best])
+                                cam = gradcam(model, crops.images[best], crops.masks[best], precision)
                                 save_gradcam(
                                     inside(work, "figures", "gradcam",
                                            gradcam_folder(roi, unit_labels), f"{pid}.png"),

@@ -9,6 +9,7 @@ Modules, by what they do:
   aspect-keeping resize + pad, augmentation without left/right flips.
 - ``train``: ``train_model`` (CE/BCE + Dice, Adam, best-on-validation, resumable, seeded).
 - ``predict``: ``predict_volume`` (original geometry, optional largest component per label).
+- ``precision``: the ``precision`` setting (fp32 / bf16 / fp16 / auto) for every network run.
 - ``numbering``: number the components of a one-class prediction by position (disc levels).
 - ``metrics``: Dice and HD95 (mm) per case and label.
 - ``stage``: ``run(study)`` and its parts (train, predict, evaluate) for a whole study.

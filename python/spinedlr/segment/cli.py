@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import get_args
 
 import typer
 
 from spinedlr.cli_support import console, friendly, stdout
-from spinedlr.segment.settings import PRESETS
+from spinedlr.segment.settings import PRESETS, Precision
 
 
 app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_args_is_help=True)
@@ -16,6 +17,7 @@ app = typer.Typer(help="UCTransNet segmentation: train, predict, evaluate.", no_
 
 RoiOpt = typer.Option(None, "--roi", help="ROI name (repeatable); default: every ROI.")
 PresetName = Enum("PresetName", {name: name for name in PRESETS}, type=str)
+PrecisionName = Enum("PrecisionName", {name: name for name in get_args(Precision)}, type=str)
 PresetOpt = typer.Option(None, "--preset", help="Preset of training settings (overrides study.yaml).")
 EpochsOpt = typer.Option(None, "--epochs", help="Override the preset's epochs.")
 FreshOpt = typer.Option(False, "--fresh", help="Ignore <roi>.last.pt; start from scratch.")
@@ -63,6 +65,9 @@ def predict(
     device: str = typer.Option(
         "cpu", "--device", help="Torch device to run the network on: cpu, cuda, cuda:1, mps."
     ),
+    precision: PrecisionName = typer.Option(
+        "auto", "--precision", help="Network arithmetic (see segment.precision); fp16 needs CUDA."
+    ),
 ) -> None:
     """Segment one volume; the output has the input's exact geometry."""
     from spinedlr.errors import InputError
@@ -76,7 +81,7 @@ def predict(
         raise InputError(f"{model} expects {net.config.in_channels} input channel(s), got {len(images)} image(s)")
     case = out.name.split(".")[0]
     image, ref = load_image(case, images, 1, int(meta["slice_axis"]))
-    pred = predict_volume(net, meta, image, ref, largest_component)
+    pred = predict_volume(net, meta, image, ref, largest_component, precision=precision.value)
     write_like(to_array(pred), ref, out)
     stdout.print(f"[green]wrote[/] {out}", highlight=False)
 

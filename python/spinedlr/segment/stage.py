@@ -155,7 +155,10 @@ def predict_study(study: Study, rois: list[str] | None = None, console: Console 
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"predicting {roi.name}", total=len(loaded[roi.name]))
             for case in loaded[roi.name]:
-                pred = predict_volume(model, meta, case.image, case.reference, s.largest_component)
+                pred = predict_volume(
+                    model, meta, case.image, case.reference, s.largest_component,
+                    precision=s.precision, channels_last=s.channels_last,
+                )
                 write_like(to_array(pred), case.reference, mask_path(study, roi.name, case.case_id))
                 progress.advance(task)
 

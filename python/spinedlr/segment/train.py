@@ -26,6 +26,7 @@ from spinedlr.errors import InputError
 from spinedlr.segment.checkpoint import read_checkpoint, save_checkpoint
 from spinedlr.segment.data import NORMALISATION, Case, augment, training_slices
 from spinedlr.segment.model import ModelConfig, UCTransNet
+from spinedlr.segment.precision import autocast, grad_scaler, resolve_precision
 from spinedlr.segment.settings import NumberByPosition, SegmentSettings
 from spinedlr.segment.tiles import canvas_size, sample_patches, sliding_logits
 
@@ -75,12 +76,13 @@ def resume_mismatch(checkpoint: dict[str, Any], cfg: ModelConfig, meta: dict[str
     """The settings in which a last checkpoint differs from this run (empty = resumable).
 
     Everything that shapes training counts except the epoch count, which is what one raises
-    to continue a run; resuming with another learning rate or label map would silently mix
-    two recipes in one model.
+    to continue a run; resuming with another learning rate, label map or precision would
+    silently mix two recipes in one model. Checkpoints written before precision was recorded
+    were trained in fp32.
     """
     changed = [] if checkpoint.get("model_config") == cfg.model_dump(mode="json") else ["model_config"]
     for key, value in meta.items():
-        old = checkpoint.get(key)
+        old = checkpoint.get(key, "fp32" if key == "precision" else None)
         if key == "preset" and isinstance(old, dict):
             old, value = {**old, "epochs": None}, {**value, "epochs": None}
         if old != value:
@@ -111,6 +113,22 @@ def seg_loss(logits: Tensor, target: Tensor) -> Tensor:
     dims = (0, 2, 3)
     dice = (2 * (prob * t).sum(dims) + 1.0) / (prob.sum(dims) + t.sum(dims) + 1.0)
     return base + (1 - dice.mean())
+
+
+def train_step(
+    model: UCTransNet, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, x: Tensor, y: Tensor,
+    precision: str, device: torch.device,
+) -> Tensor:
+    """One optimiser step: the forward pass under autocast (see segment.precision), the loss
+    from fp32 logits, fp16 gradients scaled (the scaler is a pass-through otherwise)."""
+    with autocast(precision, device):
+        logits = model(x)
+    loss = seg_loss(logits.float(), y)
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return loss
 
 
 def predict_classes(logits: Tensor) -> Tensor:
@@ -171,10 +189,12 @@ def _split(
 
 
 def evaluate_batches(
-    model: UCTransNet, x: Tensor, y: Tensor, batch: int, device: torch.device, channels_last: bool
+    model: UCTransNet, x: Tensor, y: Tensor, batch: int, device: torch.device, channels_last: bool,
+    precision: str = "fp32",
 ) -> tuple[float, float]:
     """Validation loss and mean hard Dice over the whole set (voxel counts pooled); zoomed
-    canvases are predicted window by window, as at prediction time."""
+    canvases are predicted window by window, as at prediction time, in the training precision
+    (logits, loss and Dice in fp32)."""
     model.eval()
     n_fg = max(1, model.config.n_classes - 1)
     inter = psum = tsum = torch.zeros(n_fg, dtype=torch.long)
@@ -182,7 +202,8 @@ def evaluate_batches(
     with torch.inference_mode():
         for i in range(0, len(x), batch):
             xb, yb = x[i : i + batch].to(device), y[i : i + batch].to(device)
-            logits = sliding_logits(model, xb, channels_last)
+            with autocast(precision, device):
+                logits = sliding_logits(model, xb, channels_last)
             total += float(seg_loss(logits, yb)) * len(xb)
             a, b, c = hard_dice(predict_classes(logits), yb, n_fg)
             inter, psum, tsum = inter + a.cpu(), psum + b.cpu(), tsum + c.cpu()
@@ -216,6 +237,7 @@ def train_model(
     console = console or Console(stderr=True)
     preset = settings.resolved()
     device = resolve_device(settings.device)
+    precision = resolve_precision(settings.precision, device)
     threads = configure_threads(settings.num_threads)
     values = sorted(labels)
     if number_by_position is not None:
@@ -240,6 +262,7 @@ def train_model(
         "preset": preset.model_dump(),
         "seed": seed,
         "number_by_position": number_by_position.model_dump() if number_by_position else None,
+        "precision": precision,
     }
 
     torch.manual_seed(seed)
@@ -247,6 +270,7 @@ def train_model(
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=preset.lr, weight_decay=preset.weight_decay)
+    scaler = grad_scaler(precision, device)
     start, best_dice, best_epoch, history = 1, -1.0, 0, []
     last = last_path(out_path)
     ck = _resume_point(last, device, console, roi) if resume else None
@@ -255,6 +279,8 @@ def train_model(
         if not changed:
             model.load_state_dict(ck["state_dict"])
             opt.load_state_dict(ck["optimizer"])
+            if ck.get("scaler"):
+                scaler.load_state_dict(ck["scaler"])
             start = int(ck["epoch"]) + 1
             best_dice, best_epoch = float(ck["best_dice"]), int(ck["best_epoch"])
             history = list(ck["history"])
@@ -268,7 +294,7 @@ def train_model(
         f"[bold]{roi}[/]: {len(tx)} training / {len(vx)} validation slices ({how}), "
         f"{cfg.n_classes} output channel(s), base {cfg.base_channel}, {cfg.img_size} px"
         + (f" tiles of {canvas} px slices" if canvas > cfg.img_size else "") + ", "
-        f"device {device}" + (f", {threads} thread(s)" if device.type == "cpu" else "")
+        f"device {device}, {precision}" + (f", {threads} thread(s)" if device.type == "cpu" else "")
     )
     t0, seen = time.perf_counter(), 0
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
@@ -296,14 +322,11 @@ def train_model(
                 xb, yb = xb.to(device), yb.to(device)
                 if settings.channels_last:
                     xb = xb.contiguous(memory_format=torch.channels_last)
-                loss = seg_loss(model(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                loss = train_step(model, opt, scaler, xb, yb, precision, device)
                 running += float(loss.detach()) * len(idx)
                 seen += len(idx)
             val_loss, val_dice = evaluate_batches(
-                model, vx, vy, preset.batch_size, device, settings.channels_last
+                model, vx, vy, preset.batch_size, device, settings.channels_last, precision
             )
             row = {"epoch": epoch, "train_loss": running / len(tx), "val_loss": val_loss, "val_dice": val_dice}
             history.append(row)
@@ -313,7 +336,7 @@ def train_model(
                 save_checkpoint(out_path, model, meta, epoch=epoch, val_dice=val_dice, history=history)
             save_checkpoint(
                 last, model, meta, epoch=epoch, optimizer=opt.state_dict(), best_dice=best_dice,
-                best_epoch=best_epoch, history=history,
+                best_epoch=best_epoch, history=history, scaler=scaler.state_dict(),
             )
             progress.console.print(
                 f"{roi} epoch {epoch:>3}/{preset.epochs}  loss {row['train_loss']:.4f}  "
