@@ -148,10 +148,15 @@ def _validate(study: Study, fits: dict[str, RoiFit], outcome: pl.DataFrame, seed
     workers = s.validation_workers or os.cpu_count() or 1
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("full-pipeline validation", total=s.validation_repeats * s.validation_folds)
-        res = full_pipeline_cv(s, seed, rois, y, adjust, comparator, repeats=s.validation_repeats,
-                               folds=s.validation_folds, workers=workers,
-                               conf_level=cfg.evaluate.conf_level, leaky=leaky,
-                               progress=lambda done, _: bar.update(task, completed=done))
+        try:
+            res = full_pipeline_cv(s, seed, rois, y, adjust, comparator, repeats=s.validation_repeats,
+                                   folds=s.validation_folds, workers=workers,
+                                   conf_level=cfg.evaluate.conf_level, leaky=leaky,
+                                   progress=lambda done, _: bar.update(task, completed=done))
+        except TooFewEventsError as err:
+            raise InputError(
+                f"{s.validation_folds}-fold full-pipeline validation refits the selection inside "
+                f"each training fold, where {err} (or set select.validation_folds: 0)") from None
     return res.with_columns(pl.lit(len(ids)).alias("n"), pl.lit(int(y.sum())).alias("events"))
 
 
