@@ -86,6 +86,9 @@ def test_report_numbers_come_from_the_stats_tables(study: Path) -> None:
     assert "not trained on" in text and "training set" in text  # segmentation split
     if (study / "out" / "stats" / "table4.parquet").exists():  # small studies may not estimate it
         assert "Table 4. Logistic regression of the four groups of Muscle Radscore and Disc Radscore" in text
+    sep = pl.read_parquet(study / "out" / "stats" / "separation.parquet")
+    for r in sep.iter_rows(named=True):  # levels without events are named, with the handling
+        assert f"(n = {r['n']}, {r['n_events']} events)" in text and "quasi-complete separation" in text
     # self-contained and offline: no file or web references to images, scripts or styles
     assert not re.search(r'<img[^>]+src="(?!data:)', html)
     assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?:', html)
