@@ -264,7 +264,7 @@ def _pauc(md: pl.DataFrame, wide: pl.DataFrame, fits, st, seed: int) -> tuple[pl
 def run(study: Study) -> dict[str, Path]:
     """Compute every table, then write ``stats/<name>.parquet`` + CSV and provenance."""
     steps = 7
-    with Progress(transient=True) as bar:
+    with Progress(console=console, transient=True) as bar:
         task = bar.add_task("evaluate", total=steps)
 
         def step(what: str) -> None:

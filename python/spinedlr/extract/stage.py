@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from rich.console import Console
 
+from spinedlr.cli_support import console  # stderr; silent under -q
 from spinedlr.config import Study
 from spinedlr.errors import Interrupted, SpinedlrError
 from spinedlr.extract.cache import TaskCache
@@ -30,7 +30,6 @@ from spinedlr.manifest import load_manifest
 from spinedlr.outputs import staged
 from spinedlr.provenance import provenance, write_provenance
 
-console = Console(stderr=True)
 
 
 class ExtractionFailed(SpinedlrError):

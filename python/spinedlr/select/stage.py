@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from rich.console import Console
 from rich.progress import Progress, track
 
+from spinedlr.cli_support import console  # stderr; silent under -q
 from spinedlr.config import Study
 from spinedlr.errors import InputError
 from spinedlr.evaluate.stage import encode
@@ -61,7 +61,6 @@ from spinedlr.select.tables import check_finite, read_long, to_wide
 from spinedlr.select.validation import RoiInput, full_pipeline_cv
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
 
 
 def _pca_of(chain, names: list[str]) -> dict | None:
