@@ -26,7 +26,7 @@ pytestmark = [
 
 def test_muscle_training_learns_on_unseen_slices(tmp_path):
     train, test = sample_data.muscle_blocks()
-    settings = SegmentSettings(epochs=20, img_size=64, base_channel=8, batch_size=2, lr=3e-3)
+    settings = SegmentSettings(epochs=30, img_size=64, base_channel=8, batch_size=2, lr=3e-3)
     res = train_model(
         [train], roi="muscle", labels=sample_data.MUSCLE_LABELS, slice_axis=0,
         settings=settings, seed=1, out_path=tmp_path / "m.pt", resume=False,
