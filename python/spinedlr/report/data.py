@@ -229,7 +229,7 @@ def gradcam_panel(study: Study, dest: Path) -> Path | None:
             labels = to_array(read_image(study.resolve(row[roi.masks[cfg.select.model_rater]]), pid))
             mask = np.isin(labels, list(roi.labels)).astype(np.uint8)
             crops = roi_crops(image, mask, roi.slice_axis, ds.margin, size, "largest")
-            cam = gradcam(model, crops.images[0], crops.masks[0])
+            cam = gradcam(model, crops.images[0], crops.masks[0], cfg.segment.precision)
             ax = axes[i][j]
             ax.imshow(crops.images[0], cmap="gray")
             ax.imshow(cam, cmap="jet", alpha=0.4)
