@@ -41,10 +41,12 @@ def _mode(folder: Path, how: str) -> dict:
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster:
             cluster_start = time.perf_counter() - start
-            summary = run(study, scheduler=cluster.scheduler_address, show_progress=False)
+            study = study.override("runtime", "scheduler", scheduler=cluster.scheduler_address)
+            summary = run(study, show_progress=False)
     else:
         cluster_start = 0.0
-        summary = run(study, workers=1 if how == "serial" else 2, show_progress=False)
+        study = study.override("runtime", "workers", workers=1 if how == "serial" else 2)
+        summary = run(study, show_progress=False)
     wall = time.perf_counter() - start
     assert summary.n_run == 15 and summary.n_failed == 0, summary.line()
     diag = pl.read_parquet(path.parent / "out" / "features" / "diagnostics.parquet")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from extract_helpers import HAVE_DISCS, disc_study  # noqa: E402
 
 from spinedlr.config import load_study  # noqa: E402
-from spinedlr.extract.stage import run_deep  # noqa: E402
+from spinedlr.extract.deep_stage import run_deep  # noqa: E402
 
 PRESETS = {"cpu": (16, 128), "paper": (64, 224)}
 

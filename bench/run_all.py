@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["demo", "segment", "extract", "select", "evaluate", "report"]
+ORDER = ["demo", "segment", "extract", "select", "evaluate", "report", "zou2025"]
 
 
 def main() -> int:

@@ -9,7 +9,7 @@
 # archive), and binaries for that date are built against the same package set. Each record
 # carries renv's hash of its DESCRIPTION (the fields and normalisation of renv's
 # renv_hash_description()), which renv uses to key its package cache.
-direct <- c("pROC", "rms", "testthat", "rmarkdown", "knitr", "jsonlite", "ggplot2", "roxygen2", "MASS", "brglm2", "DT")
+direct <- c("pROC", "rms", "testthat", "rmarkdown", "knitr", "jsonlite", "ggplot2", "roxygen2", "MASS", "brglm2", "DT", "psych")
 ip <- installed.packages(fields = "Date/Publication")
 base <- rownames(ip)[ip[, "Priority"] %in% "base"]
 deps <- tools::package_dependencies(direct, db = ip, which = c("Depends", "Imports", "LinkingTo"),

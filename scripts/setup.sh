@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(r-base-core r-base-dev r-cran-proc r-cran-rms r-cran-testthat r-cran-rmarkdown
-  r-cran-knitr r-cran-jsonlite r-cran-ggplot2 r-cran-roxygen2 r-cran-brglm2 r-cran-dt pandoc chromium chromium-driver)
+  r-cran-knitr r-cran-jsonlite r-cran-ggplot2 r-cran-roxygen2 r-cran-brglm2 r-cran-dt r-cran-psych pandoc chromium chromium-driver)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -19,7 +19,7 @@ from spinedlr.config import load_study
 from spinedlr.extract.deep import bounding_box, crop_slice, gap_features, roi_crops
 from spinedlr.extract.deep_selection import select_deep
 from spinedlr.extract.gradcam import gradcam
-from spinedlr.extract.stage import run_deep
+from spinedlr.extract.deep_stage import run_deep
 
 SIZE = 64
 

@@ -39,8 +39,9 @@ def test_serial_pool_and_dask_cluster_give_identical_tables(tmp_path):
                     "params": write_params(tmp_path / how, SMALL_PARAMS), "scheduler": address})
                 summary = run(load_study(path), show_progress=False)
         else:
-            summary = run(load_study(path), workers=1 if how == "serial" else 2,
-                          show_progress=False)
+            study = load_study(path).override("runtime", "workers",
+                                              workers=1 if how == "serial" else 2)
+            summary = run(study, show_progress=False)
         assert summary.n_run == 10 and summary.n_failed == 0
         tables[how] = pl.read_parquet(path.parent.joinpath(*FEATURES, "radiomics.parquet"))
         diag = pl.read_parquet(path.parent.joinpath(*FEATURES, "diagnostics.parquet"))

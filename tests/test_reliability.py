@@ -410,12 +410,12 @@ def test_too_few_events_in_nested_cv_is_one_line(tmp_path):
 def test_damaged_resume_checkpoint_starts_fresh(tmp_path):
     from rich.console import Console
 
-    from spinedlr.segment.train import _resume_point
+    from spinedlr.segment.resume import resume_point
 
     last = tmp_path / "disc.last.pt"
     last.write_bytes(b"\x80\x02garbage")
     console = Console(record=True, width=200)
-    assert _resume_point(last, "cpu", console, "disc") is None
+    assert resume_point(last, "cpu", console, "disc") is None
     assert "starting fresh" in console.export_text()
 
 

@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 from spinedlr.cli import app
 from spinedlr.config import load_study
 from spinedlr.errors import ConfigError
-from spinedlr.segment import train as train_module
+from spinedlr.segment import steps
 from spinedlr.segment.checkpoint import load_model, read_checkpoint
 from spinedlr.segment.data import fit, slices
 from spinedlr.segment.model import ModelConfig, UCTransNet
 from spinedlr.segment.precision import autocast, resolve_precision
+from spinedlr.segment.resume import resume_mismatch
 from spinedlr.segment.predict import predict_array
 from spinedlr.segment.settings import SegmentSettings
 from spinedlr.segment.stage import load_roi_cases, train_study
@@ -51,8 +52,7 @@ def test_explicit_precisions_and_refusals():
 
 
 def test_fp16_training_on_cpu_stops_before_any_work(tmp_path):
-    study = load_study(make_study(tmp_path))
-    study.config.segment.precision = "fp16"
+    study = load_study(make_study(tmp_path)).override("segment", "test", precision="fp16")
     with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
         train_study(study)
     assert not (study.output / "models").exists()
@@ -61,21 +61,20 @@ def test_fp16_training_on_cpu_stops_before_any_work(tmp_path):
 def test_checkpoints_from_before_precision_resume_only_in_fp32():
     cfg = ModelConfig(base_channel=4, img_size=32)
     legacy = {"model_config": cfg.model_dump(mode="json"), "roi": "disc"}  # no "precision" key
-    assert train_module.resume_mismatch(legacy, cfg, {"roi": "disc", "precision": "fp32"}) == []
-    assert train_module.resume_mismatch(legacy, cfg, {"roi": "disc", "precision": "bf16"}) == ["precision"]
+    assert resume_mismatch(legacy, cfg, {"roi": "disc", "precision": "fp32"}) == []
+    assert resume_mismatch(legacy, cfg, {"roi": "disc", "precision": "bf16"}) == ["precision"]
 
 
 @pytest.fixture(scope="module")
 def bf16_run(tmp_path_factory):
     """Four epochs of the tiny study in bf16, recording the dtypes the network and loss saw."""
     root = tmp_path_factory.mktemp("bf16")
-    study = load_study(make_study(root, epochs=4))
-    study.config.segment.precision = "bf16"
+    study = load_study(make_study(root, epochs=4)).override("segment", "test", precision="bf16")
     seen: dict[str, set] = {"net": set(), "loss": set()}
-    forward, loss = UCTransNet.forward, train_module.seg_loss
+    forward, loss = UCTransNet.forward, steps.seg_loss
     mp = pytest.MonkeyPatch()
     mp.setattr(UCTransNet, "forward", lambda self, x: _record(seen["net"], forward(self, x)))
-    mp.setattr(train_module, "seg_loss", lambda logits, y: loss(_record(seen["loss"], logits), y))
+    mp.setattr(steps, "seg_loss", lambda logits, y: loss(_record(seen["loss"], logits), y))
     try:
         result = train_study(study)["disc"]
     finally:
@@ -133,10 +132,10 @@ def test_checkpoint_reloads_with_its_precision_and_resumes_only_in_it(bf16_run, 
     study, result, _ = bf16_run
     _, meta = load_model(study.output / "models" / "disc.pt")
     assert meta["precision"] == "bf16"
-    study.config.segment.epochs = 5  # same recipe, one more epoch: resumes
+    study = study.override("segment", "test", epochs=5)  # same recipe, one more epoch: resumes
     history = train_study(study)["disc"].history
     assert len(history) == 5 and history[:4] == result.history
-    study.config.segment.precision, study.config.segment.epochs = "fp32", 6  # another precision
+    study = study.override("segment", "test", precision="fp32", epochs=6)  # another precision
     fresh = read_checkpoint(study.output / "models" / "disc.last.pt")
     train_study(study)
     after = read_checkpoint(study.output / "models" / "disc.last.pt")

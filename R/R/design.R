@@ -284,12 +284,17 @@ profile_ci <- function(X, y, conf_level, fit) {
 # Standard errors from the inverse Fisher information at the estimate (glm's for maximum
 # likelihood, brglm2's for Firth); NA for a coefficient that diverges under separation.
 fit_se <- function(X, fit) {
-  se <- rep(NA_real_, ncol(X))
+  unname(sqrt(diag(fit_vcov(X, fit))))
+}
+
+# The covariance matrix behind fit_se() (rows and columns of diverging coefficients NA).
+fit_vcov <- function(X, fit) {
+  V <- matrix(NA_real_, ncol(X), ncol(X), dimnames = list(colnames(X), colnames(X)))
   keep <- !fit$infinite
   p <- stats::plogis(fit$eta)
   info <- crossprod(X[, keep, drop = FALSE], X[, keep, drop = FALSE] * (p * (1 - p)))
-  se[keep] <- sqrt(diag(chol2inv(chol(info))))
-  se
+  V[keep, keep] <- chol2inv(chol(info))
+  V
 }
 
 # Complete separation makes maximum likelihood estimates infinite; a score or model whose

@@ -58,7 +58,8 @@ roc_axes <- function(p) {
 #'   treat-none.
 #' * Clinical impact ([clinical_impact()]): number classified high risk, and of those with the
 #'   event, out of the notional population.
-#' * Models ([fit_models()]) and interaction groups ([interaction_groups()]): forest plots
+#' * Models ([fit_models()]), interaction groups ([interaction_groups()]) and clinical-factor
+#'   selection ([clinical_selection()], univariable and multivariable panels): forest plots
 #'   of odds ratios with their intervals on a log scale.
 #'
 #' @param object a result of a spinedlr function.

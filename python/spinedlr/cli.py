@@ -16,7 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from spinedlr import __version__
+from spinedlr.apply import apply_cmd
 from spinedlr.cli_support import console, friendly, quiet, stdout
+from spinedlr.demo.designs import Design
 from spinedlr.evaluate import cli as evaluate_cli
 from spinedlr.extract import cli as extract_cli
 from spinedlr.pipeline import STAGES, run_pipeline
@@ -34,6 +36,7 @@ app.add_typer(segment_cli.app, name="segment")
 app.add_typer(extract_cli.app, name="extract")
 app.add_typer(select_cli.app, name="select")
 app.command("evaluate")(evaluate_cli.evaluate)
+app.command("apply")(apply_cmd)
 
 StageName = Enum("StageName", {s.name: s.name for s in STAGES}, type=str)
 
@@ -62,20 +65,25 @@ def main(
 @friendly
 def demo(
     out: Path = typer.Argument(..., help="Folder to write the demo study into."),
-    n: int = typer.Option(170, "--n", help="Number of patients."),
-    events: int = typer.Option(39, "--events", help="Number of patients with the outcome."),
+    design: Design = typer.Option(
+        Design.reference, "--design", help="Which study to imitate: reference (Zhang 2026), "
+        "fan2024 (two centres, external cohort) or zou2025 (three centres, CT + MRI)."),
+    n: int = typer.Option(None, "--n", help="Number of patients, all centres together "
+                          "(default: reference 170, fan2024 180, zou2025 200)."),
+    events: int = typer.Option(None, "--events", help="Number of patients with the outcome "
+                               "(reference design only; default 39)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same bytes)."),
     skip_existing: bool = typer.Option(
         False, "--skip-existing", help="Do nothing if OUT already holds a demo study."
     ),
 ) -> None:
     """Write a complete synthetic study (images, two raters' masks, clinical table, truth)."""
-    from spinedlr.demo.generate import write_demo_study
+    from spinedlr.demo.designs import write_demo
 
     if skip_existing and (out / "study.yaml").exists() and (out / "truth.parquet").exists():
         console.print(f"demo study already at {out}; kept")
         return
-    write_demo_study(out, n=n, events=events, seed=seed)
+    write_demo(design, out, n=n, events=events, seed=seed)
     _print(f"[green]demo study written:[/] {out / 'study.yaml'}")
 
 
@@ -87,13 +95,13 @@ def validate(
         False, "--complete-case", help="Drop patients with missing covariates instead of failing."
     ),
     workers: int = typer.Option(None, "--workers", "-j",
-                                help="Processes reading the files (default: extract.workers)."),
+                                help="Processes reading the files (default: runtime.workers)."),
 ) -> None:
     """Check the study config, manifest and every image and mask it points to (read whole)."""
-    from spinedlr.config import load_study, override
+    from spinedlr.config import load_study
     from spinedlr.manifest import validate_study
 
-    s = override(load_study(study), "extract", "--workers", workers=workers)
+    s = load_study(study).override("runtime", "--workers", workers=workers)
     v = validate_study(s, complete_case=complete_case, show_progress=not quiet())
     for note in v.notes:
         console.print(f"[yellow]{escape(note)}[/]", highlight=False)
@@ -103,7 +111,9 @@ def validate(
             f"missing covariates: {', '.join(v.dropped_incomplete)}"
         )
     if v.ok:
-        _print(f"[green]OK[/] {v.manifest.height} patients, {len(s.config.rois)} ROIs")
+        n = v.manifest[s.config.patient_id].n_unique()
+        rows = f"{v.manifest.height} rows of " if v.manifest.height != n else ""  # per-disc rows
+        _print(f"[green]OK[/] {rows}{n} patients, {len(s.config.rois)} ROIs")
         return
     table = Table(title=f"{len(v.problems)} problem(s) in {s.manifest_path}")
     for col in ("patient", "column / file", "problem"):
@@ -124,7 +134,8 @@ def run(
         None, "--only", help="Run only this stage (repeatable); the others are left as they are."
     ),
 ) -> None:
-    """Run every stage (segment, extract, select, evaluate), skipping unchanged ones."""
+    """Run every stage (segment, extract, deep, select, evaluate; grading for a per-disc
+    multi-class design), skipping unchanged ones."""
     from spinedlr.config import load_study
 
     s = load_study(study)

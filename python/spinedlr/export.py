@@ -25,6 +25,8 @@ import polars as pl
 
 from spinedlr.config import Study
 from spinedlr.errors import InputError
+from spinedlr.outputs import write_atomic, write_text_atomic
+from spinedlr.paths import SEGMENTATION, SELECTION, STATS
 from spinedlr.evaluate.stage import encode, load_data
 from spinedlr.stats.bridge import r_library
 
@@ -101,11 +103,11 @@ def _design(study: Study, analysis: pl.DataFrame, outcome: str, scores: list[str
 def export_study(study: Study, dest: Path | None = None) -> Path:
     """Write analysis.csv, data_dictionary.csv, design.json, the R scripts, every
     stats/selection/segmentation table as CSV and each stage's JSON files into dest."""
-    out = study.output
-    radscores = out / "radscores.parquet"
+    paths = study.paths
+    radscores = paths.radscores
     if not radscores.exists():
         raise InputError(f"{radscores} not found: run `spinedlr run {study.path}` first")
-    dest = dest or out / "export"
+    dest = dest or paths.export
     dest.mkdir(parents=True, exist_ok=True)
     cfg = study.config
     data, scores = load_data(study)
@@ -113,15 +115,15 @@ def export_study(study: Study, dest: Path | None = None) -> Path:
     # The outcome column carries the study's outcome name (the evaluate stage calls it "outcome").
     outcome = cfg.outcome if cfg.outcome not in md.columns else "outcome"
     analysis = md.rename({"outcome": outcome})
-    analysis.write_csv(dest / "analysis.csv")
-    data_dictionary(study, analysis, outcome).write_csv(dest / "data_dictionary.csv")
-    (dest / "design.json").write_text(json.dumps(_design(study, analysis, outcome, scores), indent=2))
-    for folder in ("stats", "selection", "segmentation"):
-        for table in sorted((out / folder).glob("*.parquet")):
-            pl.read_parquet(table).write_csv(dest / f"{folder}_{table.stem}.csv")
-        for js in sorted((out / folder).glob("*.json")):
+    write_atomic(dest / "analysis.csv", analysis.write_csv)
+    write_atomic(dest / "data_dictionary.csv", data_dictionary(study, analysis, outcome).write_csv)
+    write_text_atomic(dest / "design.json", json.dumps(_design(study, analysis, outcome, scores), indent=2))
+    for folder in (STATS, SELECTION, SEGMENTATION):
+        for table in sorted(paths.at(folder).glob("*.parquet")):
+            write_atomic(dest / f"{folder}_{table.stem}.csv", pl.read_parquet(table).write_csv)
+        for js in sorted(paths.at(folder).glob("*.json")):
             shutil.copy2(js, dest / f"{folder}_{js.name}")  # every stage has a provenance.json
     templates = resources.files("spinedlr") / "export_r"
     for name in R_SCRIPTS:
-        (dest / name).write_text((templates / name).read_text())
+        write_text_atomic(dest / name, (templates / name).read_text())
     return dest

@@ -1,4 +1,5 @@
-"""The manifest (one row per patient) and its validation.
+"""The manifest (one row per patient; per disc and sequence for a grading study) and its
+validation.
 
 Validation collects every problem instead of stopping at the first: a researcher with 170
 patients wants the whole list of what to fix in one pass. Each problem names the patient,
@@ -13,9 +14,11 @@ from typing import Callable
 
 import polars as pl
 
-from spinedlr.config import CovariateType, Study
+from spinedlr.config import CovariateType, Roi, Study
+from spinedlr.design.support import per_unit_multiclass
 from spinedlr.errors import ManifestError
 from spinedlr.extract.tasks import FileHasher
+from spinedlr.grading.validate import check_grading_rows
 from spinedlr.outputs import identifier_problem
 from spinedlr.volume_checks import VerdictCache, VolumeTask, check_volume_task, task_key
 
@@ -30,6 +33,8 @@ class Validation:
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     dropped_incomplete: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    """(patient, ROI, image name) of optional images whose manifest cell is empty."""
 
     @property
     def ok(self) -> bool:
@@ -60,10 +65,10 @@ def read_manifest(path: Path, patient_id: str = "patient_id") -> pl.DataFrame:
 
 def _check_columns(study: Study, df: pl.DataFrame, v: Validation) -> bool:
     cfg = study.config
-    needed = [cfg.patient_id, cfg.outcome]
+    needed = [cfg.patient_id, *([cfg.outcome] if study.has_outcome else [])]
     needed += [c.name for c in cfg.covariates]
     for roi in cfg.rois:
-        needed += [roi.image, *roi.masks.values()]
+        needed += [col for _, col, _ in roi.image_columns()] + list(roi.masks.values())
     missing = [c for c in needed if c not in df.columns]
     for c in missing:
         v.add("-", c, f"missing column '{c}' in {study.manifest_path.name}")
@@ -83,6 +88,8 @@ def _check_ids_and_outcome(study: Study, df: pl.DataFrame, v: Validation) -> Non
         problem = identifier_problem(pid)
         if problem:  # IDs name output files (masks/<roi>/<patient>.nii.gz)
             v.add(str(pid), cfg.patient_id, f"patient_id {problem}")
+    if not study.has_outcome:
+        return
     outcome = df[cfg.outcome]
     bad = df.filter(~outcome.cast(pl.Utf8).is_in(["0", "1"]) | outcome.is_null())
     for pid, val in zip(bad[cfg.patient_id].to_list(), bad[cfg.outcome].to_list()):
@@ -129,27 +136,55 @@ def _check_covariates(study: Study, df: pl.DataFrame, v: Validation, complete_ca
     return df
 
 
+def _empty(cell: object) -> bool:
+    return cell is None or str(cell) == ""
+
+
 def _volume_tasks(study: Study, df: pl.DataFrame, v: Validation) -> list[VolumeTask]:
-    """One task per (patient, ROI); rows with no path are problems right away."""
-    cfg = study.config
+    """One task per (patient, ROI, image); rows with no path are problems right away.
+
+    An empty cell of an optional image (``required: false``) is no problem: the image is
+    skipped for that patient and recorded in ``v.skipped``; an optional main image skips the
+    patient's whole ROI.
+    """
     tasks = []
     for row in df.iter_rows(named=True):
-        pid = str(row[cfg.patient_id])
-        for roi in cfg.rois:
-            img_rel = row[roi.image]
-            if img_rel is None:
+        pid = str(row[study.config.patient_id])
+        for roi in study.config.rois:
+            if _empty(row[roi.image]) and not roi.required:
+                v.skipped.append((pid, roi.name, roi.image_name))
+                continue
+            if _empty(row[roi.image]):
                 v.add(pid, roi.image, "no image path")
                 continue
-            masks = []
-            for rater, col in roi.masks.items():
-                if row[col] is None:
-                    v.add(pid, col, f"no mask path for {rater}")
-                else:
-                    masks.append((rater, str(row[col]), str(study.resolve(row[col]))))
-            tasks.append(VolumeTask(pid, roi.name, roi.dim, roi.slice_axis, roi.min_slices,
-                                    tuple(sorted(roi.labels)),
-                                    (str(img_rel), str(study.resolve(img_rel))), tuple(masks)))
+            masks = _mask_paths(study, roi, row, pid, v)
+            for name, col, required in roi.image_columns():
+                if _empty(row[col]):
+                    if required:
+                        v.add(pid, col, "no image path")
+                    else:
+                        v.skipped.append((pid, roi.name, name))
+                    continue
+                tasks.append(VolumeTask(
+                    pid, roi.name, roi.dim, roi.slice_axis, roi.min_slices,
+                    tuple(sorted(roi.labels)), (str(row[col]), str(study.resolve_data(row[col]))),
+                    masks, whole_image=roi.whole_image))
+    if v.skipped:
+        v.notes.append(f"{len(v.skipped)} optional image(s) absent and skipped "
+                       f"({', '.join(sorted({f'{r}/{n}' for _, r, n in v.skipped}))})")
     return tasks
+
+
+def _mask_paths(study: Study, roi: Roi, row: dict, pid: str,
+                v: Validation) -> tuple[tuple[str, str, str], ...]:
+    """(rater, path as in the manifest, absolute path) of every rater's mask in one row."""
+    masks = []
+    for rater, col in roi.masks.items():
+        if row[col] is None:
+            v.add(pid, col, f"no mask path for {rater}")
+        else:
+            masks.append((rater, str(row[col]), str(study.resolve_data(row[col]))))
+    return tuple(masks)
 
 
 def _check_files(study: Study, df: pl.DataFrame, v: Validation, workers: int,
@@ -157,7 +192,7 @@ def _check_files(study: Study, df: pl.DataFrame, v: Validation, workers: int,
     """Read every image and mask completely (in parallel; verdicts cached by content)."""
     from spinedlr.extract.executors import run_tasks
 
-    cache = VerdictCache(study.output / ".cache" / "validate", v.notes.append)
+    cache = VerdictCache(study.paths.validate_cache, v.notes.append)
     hasher = FileHasher()
     tasks = [replace(t, key=task_key(t, hasher)) for t in _volume_tasks(study, df, v)]
     verdicts = {i: cache.get(t.key) for i, t in enumerate(tasks)}
@@ -185,7 +220,7 @@ def validate_study(
     """Check the manifest against the config; return every problem and the usable rows.
 
     ``check_files`` reads every image and mask completely (see spinedlr.volume_checks), with
-    ``workers`` processes (default: ``extract.workers``).
+    ``workers`` processes (default: ``runtime.workers``).
     """
     df = read_manifest(study.manifest_path, study.config.patient_id)
     v = Validation(manifest=df)
@@ -194,11 +229,14 @@ def validate_study(
         return v
     if not _check_columns(study, df, v):
         return v
-    _check_ids_and_outcome(study, df, v)
+    if per_unit_multiclass(study.config.design):  # one row per disc and sequence
+        check_grading_rows(study, df, v)
+    else:
+        _check_ids_and_outcome(study, df, v)
     df = _check_covariates(study, df, v, complete_case)
     v.manifest = df
     if check_files:
-        workers = study.config.extract.workers if workers is None else workers
+        workers = study.config.runtime.workers if workers is None else workers
         _check_files(study, df, v, workers, show_progress)
     return v
 
@@ -227,4 +265,6 @@ def load_manifest(study: Study, complete_case: bool = False) -> pl.DataFrame:
     v = validate_study(study, complete_case=complete_case, check_files=False)
     if not v.ok:
         raise ManifestError(_problem_lines(v))
+    if not study.has_outcome:
+        return v.manifest
     return v.manifest.with_columns(pl.col(study.config.outcome).cast(pl.Int64))

@@ -14,8 +14,10 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import polars as pl
+
 from spinedlr.config import StudyConfig
-from spinedlr.outputs import write_text_atomic
+from spinedlr.outputs import inside, staged, write_atomic, write_text_atomic
 
 PYTHON_PACKAGES = (
     "spinedlr", "numpy", "polars", "scikit-learn", "torch", "pyradiomics-bhklab", "SimpleITK",
@@ -67,3 +69,16 @@ def provenance(config: StudyConfig, stage: str, extra: dict | None = None) -> di
 
 def write_provenance(path: Path, record: dict) -> None:
     write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True))
+
+
+def write_table_folder(root: Path, folder: str, tables: dict[str, pl.DataFrame],
+                       record: dict) -> dict[str, Path]:
+    """Write ``<root>/<folder>/<name>.parquet`` (+ a CSV copy for R users) for every table and
+    the folder's provenance.json, replacing the folder as one set (spinedlr.outputs.staged):
+    a stage that stops half-way leaves the previous tables intact. Returns the Parquet paths."""
+    with staged(root, replace=(folder,)) as work:
+        for name, df in tables.items():
+            write_atomic(inside(work, folder, f"{name}.parquet"), df.write_parquet)
+            write_atomic(inside(work, folder, f"{name}.csv"), df.write_csv)
+        write_provenance(inside(work, folder, "provenance.json"), record)
+    return {name: inside(root, folder, f"{name}.parquet") for name in tables}

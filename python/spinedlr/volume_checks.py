@@ -46,6 +46,7 @@ class VolumeTask:
     labels: tuple[int, ...]
     image: tuple[str, str]  # (path as in the manifest, absolute path)
     masks: tuple[tuple[str, str, str], ...]  # (rater, path as in the manifest, absolute path)
+    whole_image: bool = False  # the image is the region: no masks; a 2D image is fine for 2D
     key: str = ""
 
 
@@ -69,16 +70,21 @@ def _read(rel: str, path: str, what: str) -> tuple[sitk.Image | None, np.ndarray
 def _image_problems(task: VolumeTask, image: sitk.Image, nonfinite: np.ndarray) -> list[Problem]:
     rel = task.image[0]
     size = " x ".join(map(str, image.GetSize()))
-    if image.GetDimension() != 3:
+    flat_ok = task.whole_image and task.dim == "2D" and image.GetDimension() == 2
+    if image.GetDimension() != 3 and not flat_ok:
         return [(rel, f"{image.GetDimension()}D image ({size}); ROI '{task.roi}' ({task.dim} "
-                 "features) needs a 3D volume (a single slice as a volume of 1 slice)")]
+                 "features) needs a 3D volume (a single slice as a volume of 1 slice)"
+                 + ("" if task.dim == "3D" or not task.whole_image else " or a 2D image"))]
     problems = []
-    n_slices = image.GetSize()[::-1][task.slice_axis]
+    n_slices = 1 if flat_ok else image.GetSize()[::-1][task.slice_axis]
     if n_slices < task.min_slices:
         problems.append((rel, f"{n_slices} slices along axis {task.slice_axis}, ROI "
                          f"'{task.roi}' needs at least {task.min_slices}"))
     if nonfinite.all():
         return [*problems, (rel, "no finite voxel: the image is all NaN or infinite")]
+    if task.whole_image and nonfinite.any():  # the whole image is the region
+        problems.append((rel, f"{int(nonfinite.sum())} NaN or infinite voxel(s) in a whole-image "
+                         f"ROI ('{task.roi}'): features would be computed from wrong values"))
     arr = sitk.GetArrayViewFromImage(image)
     top = float(np.abs(arr[~nonfinite]).max())
     if top > MAX_ABS_INTENSITY:
@@ -119,7 +125,7 @@ def check_volume_task(task: VolumeTask) -> dict:
     if problem:
         return {"problems": [problem]}
     problems = _image_problems(task, image, nonfinite)
-    if image.GetDimension() != 3:
+    if image.GetDimension() != 3 or task.whole_image:
         return {"problems": problems}
     for rater, rel, path in task.masks:
         mask, _, problem = _read(rel, path, f"{rater} mask")
@@ -163,6 +169,6 @@ def task_key(task: VolumeTask, hasher: FileHasher) -> str:
     if "missing" in hashes:
         return ""
     blob = json.dumps([CHECKS_VERSION, task.roi, task.dim, task.slice_axis, task.min_slices,
-                       task.labels, [r for r, _, _ in task.masks], [rel for rel, _ in files],
-                       hashes])
+                       task.whole_image, task.labels, [r for r, _, _ in task.masks],
+                       [rel for rel, _ in files], hashes])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

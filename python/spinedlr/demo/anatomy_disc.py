@@ -152,14 +152,10 @@ def render_disc(
     h_size, h_half = HERNIATION[herniation_type]
     h_size *= rng.uniform(0.8, 1.2)
     h_drop = 0.0 if herniation_type != "prolapse" else rng.choice([-1, 1]) * 3.0
-    hern_d = superellipse(
-        v, u, (cy + h_drop, cx + half_w * lateral + 0.5), (h_half, h_size + 0.5), 2.0
-    )
+    hern_d = superellipse(v, u, (cy + h_drop, cx + half_w * lateral + 0.5), (h_half, h_size + 0.5), 2.0)
     hern_d = np.where(np.abs(z_off) < 8 + 6 * (h_half > 5), hern_d, hern_d + 3)
     disc_d = np.minimum(disc_d, hern_d)
-    nuc_d = superellipse(
-        v, u, (cy, cx + 2.0), (disc_hh * 0.8, half_w * lateral * 0.66), 2.4
-    )
+    nuc_d = superellipse(v, u, (cy, cx + 2.0), (disc_hh * 0.8, half_w * lateral * 0.66), 2.4)
     nucleus = soft(nuc_d, 1.2)
     disc_val = 0.24 + (NUCLEUS_T2[pfirrmann] - 0.24) * nucleus
     disc_val = disc_val * _disc_texture(rng, img.shape, (cy, cx), disc_hh, half_w, t, z_off)

@@ -23,35 +23,26 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import SimpleITK as sitk
+from pydantic_core import to_jsonable_python
 from rich.progress import Progress
 
 from spinedlr.config import StudyConfig, dump_config
 from spinedlr.demo import anatomy_disc, anatomy_muscle
 from spinedlr.demo.clinical import draw_covariates, draw_duration
+from spinedlr.demo.files import RATERS, patient_ids, prepare_folder, rng_for, write_volume
 from spinedlr.demo.mr_signal import to_int16
 from spinedlr.demo.outcome import assign_outcome, duration_effect
-from spinedlr.demo.raters import RATER_BIAS, rater_masks
+from spinedlr.demo.raters import rater_masks
 from spinedlr.errors import InputError
 
-RATERS = tuple(RATER_BIAS)
 ROI_GEOMETRY = {
     "disc": (anatomy_disc.SPACING, anatomy_disc.DIRECTION),
     "muscle": (anatomy_muscle.SPACING, anatomy_muscle.DIRECTION),
 }
 
 
-def _rng(seed: int, *key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
 def _write(array: np.ndarray, roi: str, path: Path) -> None:
-    spacing, direction = ROI_GEOMETRY[roi]
-    img = sitk.GetImageFromArray(array)
-    img.SetSpacing(spacing)
-    img.SetDirection(direction)
-    img.SetOrigin((0.0, 0.0, 0.0))
-    sitk.WriteImage(img, str(path), useCompression=True)
+    write_volume(array, *ROI_GEOMETRY[roi], path)
 
 
 def _patient(out: Path, pid: str, rng: np.random.Generator, lat: dict, covs: dict) -> None:
@@ -83,10 +74,16 @@ def demo_config(seed: int) -> StudyConfig:
     simple and the masks come from the raters anyway), and extraction uses 2 processes. Every
     statistical setting stays the reference study's.
     """
-    cfg = StudyConfig(name="spinedlr demo study (synthetic, PRLDH-like)", seed=seed)
-    cfg.segment = cfg.segment.model_copy(update={"max_train_patients": 30, "epochs": 6, "img_size": 96})
-    cfg.extract = cfg.extract.model_copy(update={"workers": 2})
-    return cfg
+    return StudyConfig(name="spinedlr demo study (synthetic, PRLDH-like)", seed=seed,
+                       segment={"max_train_patients": 30, "epochs": 6, "img_size": 96},
+                       runtime={"workers": 2})
+
+
+def variant_config(seed: int, **changes: object) -> StudyConfig:
+    """:func:`demo_config` with another study's keys (outcome, covariates, ROIs, design), each
+    a value or settings model, validated exactly as study.yaml is."""
+    data = demo_config(seed).model_dump(mode="json") | to_jsonable_python(changes)
+    return StudyConfig.model_validate(data)
 
 
 def write_demo_study(out: Path, n: int = 170, events: int = 39, seed: int = 0) -> None:
@@ -96,19 +93,13 @@ def write_demo_study(out: Path, n: int = 170, events: int = 39, seed: int = 0) -
     if not 0 < events < n:
         raise InputError(f"--events must be between 1 and n - 1 = {n - 1}, got {events}")
     out = Path(out)
-    for sub in ("images", *(f"masks/{r}" for r in RATERS)):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    (out / "truth.parquet").unlink(missing_ok=True)
-    for stale in (*out.glob("images/P*.nii.gz"), *out.glob("masks/rater*/P*.nii.gz")):
-        stale.unlink()  # a previous, larger demo in the same folder
-
-    width = max(3, len(str(n)))
-    ids = [f"P{i + 1:0{width}d}" for i in range(n)]
-    rngs = [_rng(seed, 1, i) for i in range(n)]
+    prepare_folder(out, ["images", *(f"masks/{r}" for r in RATERS)])
+    ids = patient_ids(n)
+    rngs = [rng_for(seed, 1, i) for i in range(n)]
     latents = pl.DataFrame(
         [dict(zip(("disc_heterogeneity", "muscle_fat"), r.standard_normal(2))) for r in rngs]
     )
-    cohort = _rng(seed, 0)
+    cohort = rng_for(seed, 0)
     duration = draw_duration(cohort, n)
     latents = latents.with_columns(pl.Series("duration_effect", duration_effect(duration)))
     truth = assign_outcome(cohort, latents, events).select(pl.Series("patient_id", ids), pl.all())

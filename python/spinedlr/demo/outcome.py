@@ -42,15 +42,17 @@ def duration_effect(duration: np.ndarray) -> np.ndarray:
 
 
 def assign_outcome(
-    rng: np.random.Generator, latents: pl.DataFrame, events: int
+    rng: np.random.Generator, latents: pl.DataFrame, events: int,
+    weights: dict[str, float] = WEIGHTS, outcome: str = "recurrence",
 ) -> pl.DataFrame:
-    """Add ``linear_predictor`` (logit incl. intercept), ``risk`` and ``recurrence`` columns.
+    """Add ``linear_predictor`` (logit incl. intercept), ``risk`` and ``outcome`` columns.
 
-    ``latents`` holds the three columns of :data:`WEIGHTS`. Ties in risk are impossible in
-    practice (continuous noise), so the event count is exactly ``events``.
+    ``latents`` holds the columns of ``weights`` (the other demo designs pass their own
+    latent model). Ties in risk are impossible in practice (continuous noise), so the event
+    count is exactly ``events``.
     """
     n = latents.height
-    lp = sum(w * latents[k].to_numpy() for k, w in WEIGHTS.items())
+    lp = sum(w * latents[k].to_numpy() for k, w in weights.items())
     risk = lp + rng.logistic(0.0, 1.0, n)
     order = np.argsort(-risk, kind="stable")
     threshold = (risk[order[events - 1]] + risk[order[events]]) / 2
@@ -59,5 +61,5 @@ def assign_outcome(
     return latents.with_columns(
         pl.Series("linear_predictor", lp - threshold),
         pl.Series("risk", risk - threshold),
-        pl.Series("recurrence", y),
+        pl.Series(outcome, y),
     )

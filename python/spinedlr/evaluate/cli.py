@@ -22,5 +22,5 @@ def evaluate(study: Path = typer.Argument(..., help="study.yaml (or its folder).
     s = load_study(study)
     t0 = time.perf_counter()
     written = run(s)
-    stdout.print(f"[green]evaluate:[/] {len(written)} tables in {s.output / 'stats'} "
+    stdout.print(f"[green]evaluate:[/] {len(written)} tables in {s.paths.stats} "
               f"({time.perf_counter() - t0:.1f} s)", highlight=False)

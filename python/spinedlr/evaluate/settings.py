@@ -2,19 +2,20 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from spinedlr.presets import reference
+from spinedlr.settings import Settings
 
 
 def _percent_thresholds() -> list[float]:
     return [round(i / 100, 2) for i in range(1, 100)]
 
 
-class EvaluateSettings(BaseModel):
+class EvaluateSettings(Settings):
     """Defaults reproduce the reference study: LOOCV, 10-fold CV, 1,000 bootstraps; pAUC over
     sensitivity and specificity 1-0.8 with disc vs combined compared; calibration B = 1,000;
     Hosmer-Lemeshow over deciles; decision and clinical impact curves over 1-99%."""
-
-    model_config = ConfigDict(extra="forbid")
 
     boot_n: int = Field(default=1000, ge=0, description="Bootstrap resamples for internal validation (0 skips).")
     folds: int = Field(default=10, ge=0, description="k of k-fold cross-validation (0 skips).")
@@ -23,7 +24,7 @@ class EvaluateSettings(BaseModel):
     pauc_range: tuple[float, float] = (1.0, 0.8)
     pauc_boot_n: int = Field(default=2000, ge=10, description="Bootstrap resamples of the pAUC comparison.")
     pauc_compare: tuple[str, str] | None = Field(
-        default=("radscore_disc", "radscore_combined"),
+        default=reference.PAUC_COMPARE,
         description="Two Radscore columns whose partial AUCs are compared (None skips).",
     )
     calibration_b: int = Field(default=1000, ge=10, description="Bootstrap resamples of rms::calibrate.")
@@ -31,7 +32,7 @@ class EvaluateSettings(BaseModel):
     thresholds: list[float] = Field(default_factory=_percent_thresholds, description="DCA / clinical impact risk thresholds.")
     population: int = Field(default=1000, gt=0, description="Population size of the clinical impact curve.")
     interaction: tuple[str, str] | None = Field(
-        default=("radscore_muscle", "radscore_disc"),
+        default=reference.INTERACTION,
         description="Radscores (a, b) split at their Youden cut-offs into four groups (None skips).",
     )
     separation: Literal["firth", "refuse"] = Field(

@@ -36,8 +36,11 @@ from spinedlr.cli_support import console
 from spinedlr.config import CovariateType, Study
 from spinedlr.errors import InputError
 from spinedlr.manifest import load_manifest
-from spinedlr.outputs import read_output, staged
-from spinedlr.provenance import provenance, write_provenance
+from spinedlr.outputs import read_output
+from spinedlr.paths import RADSCORES, STATS
+from spinedlr.provenance import provenance, write_table_folder
+from spinedlr.seeds import stage_seed
+from spinedlr.stage_contract import CORE_KEYS, StageContext, StageResult, StageSpec
 
 SCORE_PREFIX = "radscore_"
 GROUP_COLUMN = "interaction_group"
@@ -46,7 +49,7 @@ GROUP_COLUMN = "interaction_group"
 def load_data(study: Study) -> tuple[pl.DataFrame, list[str]]:
     """Radscores joined with the manifest covariates; the Radscore column names."""
     cfg = study.config
-    path = study.output / "radscores.parquet"
+    path = study.paths.radscores
     if not path.exists():
         raise InputError(f"{path}: Radscores not found (run `spinedlr select` first)")
     rad = read_output(path, "spinedlr select run")
@@ -113,7 +116,7 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
     md = encode(study, data, for_models=True)
     comparator = [cfg.comparator] if cfg.comparator else []
     all_scores = [*comparator, *scores]
-    seed = cfg.seed
+    seed = stage_seed(study, "evaluate")
     out: dict[str, pl.DataFrame] = {}
 
     progress("logistic models")
@@ -141,10 +144,10 @@ def compute(study: Study, progress: Callable[[str], None] = lambda _: None) -> d
                                          boot_n=st.boot_n, seed=seed, conf_level=st.conf_level, separation=sep)
 
     progress("partial AUC")
-    out["pauc"], out["pauc_comparison"] = _pauc(md, wide, fits, st, seed + 1)
+    out["pauc"], out["pauc_comparison"] = _pauc(md, wide, fits, st, stage_seed(study, "evaluate.pauc"))
 
     progress("calibration and Hosmer-Lemeshow")
-    out["calibration"] = pl.concat([stats.calibration(md, "outcome", s, covs, B=st.calibration_b, seed=seed + 2,
+    out["calibration"] = pl.concat([stats.calibration(md, "outcome", s, covs, B=st.calibration_b, seed=stage_seed(study, "evaluate.calibration"),
                                                       separation=sep) for s in scores])
     hl = []
     for s, m in fits:
@@ -272,11 +275,20 @@ def run(study: Study) -> dict[str, Path]:
 
         tables = compute(study, progress=step)
     record = provenance(study.config, "evaluate", {"r": stats.r_versions(), "tables": sorted(tables)})
-    with staged(study.output, replace=("stats",)) as work:  # stats/ is replaced as one set
-        folder = work / "stats"
-        folder.mkdir()
-        for name, df in tables.items():
-            df.write_parquet(folder / f"{name}.parquet")
-            df.write_csv(folder / f"{name}.csv")
-        write_provenance(folder / "provenance.json", record)
-    return {name: study.output / "stats" / f"{name}.parquet" for name in tables}
+    return write_table_folder(study.output, STATS, tables, record)  # stats/ replaced as one set
+
+
+def _run_stage(study: Study, ctx: StageContext) -> StageResult:
+    tables = run(study)
+    return StageResult(SPEC.name, tables, f"{len(tables)} table(s)")
+
+
+SPEC = StageSpec(
+    name="evaluate",
+    settings=("evaluate",),
+    upstream=(RADSCORES,),
+    outputs=(STATS,),
+    run=_run_stage,
+    study_keys=(*CORE_KEYS, "covariates", "comparator"),
+    description="the clinical statistics of the R package, through rpy2",
+)

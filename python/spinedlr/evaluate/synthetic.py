@@ -15,6 +15,9 @@ import polars as pl
 import yaml
 
 from spinedlr.config import StudyConfig
+from spinedlr.outputs import write_atomic, write_text_atomic
+from spinedlr.paths import StudyPaths
+from spinedlr.presets import reference
 
 # Level probabilities from the reference study's Table 1.
 CATEGORICAL = {
@@ -38,20 +41,21 @@ def synthetic_tables(n: int = 170, events: int = 39, seed: int = 0) -> tuple[pl.
     y = np.zeros(n, dtype=np.int64)
     y[rng.choice(n, events, replace=False)] = 1
     ids = [f"P{i + 1:04d}" for i in range(n)]
-    man: dict[str, object] = {"patient_id": ids, "recurrence": y}
+    man: dict[str, object] = {"patient_id": ids, reference.OUTCOME: y}
     man["age"] = np.round(rng.normal(58.4, 14.4, n).clip(30, 87), 1)
     man["bmi"] = np.round(rng.normal(24.6, 3.4, n), 2)
     man["duration"] = np.round(rng.exponential(3.5, n) + 1.5 * y, 2)
     for name, (levels, probs) in CATEGORICAL.items():
         man[name] = [levels[i] for i in rng.choice(len(levels), n, p=probs)]
-    for roi in ("disc", "muscle"):
-        man[f"{roi}_image"] = [f"images/{p}_{roi}.nii.gz" for p in ids]
-        for rater in ("rater1", "rater2"):
-            man[f"{roi}_mask_{rater}"] = [f"masks/{p}_{roi}_{rater}.nii.gz" for p in ids]
+    for roi in reference.rois():
+        man[roi["image"]] = [f"images/{p}_{roi['name']}.nii.gz" for p in ids]
+        for rater, column in roi["masks"].items():
+            man[column] = [f"masks/{p}_{roi['name']}_{rater}.nii.gz" for p in ids]
     disc = -1.95 + 2.3 * y + rng.normal(0, 1.6, n)
     muscle = -1.44 + 0.9 * y + rng.normal(0, 1.1, n)
     rad = pl.DataFrame({
-        "patient_id": ids, "outcome": y, "radscore_disc": disc, "radscore_muscle": muscle,
+        "patient_id": ids, "outcome": y, reference.score(reference.DISC): disc,
+        reference.score(reference.MUSCLE): muscle,
         "radscore_combined": 0.8 * disc + 0.5 * muscle + rng.normal(0, 0.3, n),
     })
     return pl.DataFrame(man), rad
@@ -66,8 +70,7 @@ def write_synthetic_study(folder: Path, n: int = 170, events: int = 39, seed: in
     if evaluate:
         cfg["evaluate"] = evaluate
     StudyConfig.model_validate(cfg)
-    (folder / "study.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    man.write_csv(folder / "manifest.csv")
-    (folder / "out").mkdir(exist_ok=True)
-    rad.write_parquet(folder / "out" / "radscores.parquet")
+    write_text_atomic(folder / "study.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    write_atomic(folder / "manifest.csv", man.write_csv)
+    write_atomic(StudyPaths(folder / cfg["output"]).radscores, rad.write_parquet)
     return folder / "study.yaml"

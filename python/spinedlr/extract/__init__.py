@@ -18,11 +18,11 @@ Handcrafted (``spinedlr extract radiomics`` / ``stage.run``)
   the ROI name); ``combine: each`` extracts one ROI per label, named ``<roi>:<label name>``
   (e.g. ``muscle:psoas_left``). Labels not configured for the ROI are ignored here
   (``spinedlr validate`` reports them).
-- Tasks = (patient, ROI unit, rater). Executors: serial (``workers: 1``), a spawn process pool
+- Tasks = (patient, ROI unit, rater). Executors: serial (``runtime.workers: 1``), a spawn process pool
   (``--workers N``), or Dask distributed (``--scheduler tcp://HOST:PORT`` or
-  ``scheduler: dask://HOST:PORT``). Every task runs SimpleITK/BLAS single-threaded, so results
+  ``runtime.scheduler: dask://HOST:PORT``). Every task runs SimpleITK/BLAS single-threaded, so results
   do not depend on the executor and N workers do not oversubscribe N cores. Scripts that call
-  ``run(..., workers>1)`` need the usual ``if __name__ == "__main__":`` guard (spawn).
+  ``run`` with ``runtime.workers`` > 1 need the usual ``if __name__ == "__main__":`` guard (spawn).
 - Cache: ``features/cache/radiomics/<key>.{json,parquet}``, key = SHA-256 of image bytes, mask
   bytes, labels, effective parameters and PyRadiomics version; written atomically per task as
   it finishes, so a killed run loses only tasks in flight and a re-run skips finished ones.
@@ -35,9 +35,17 @@ Handcrafted (``spinedlr extract radiomics`` / ``stage.run``)
   not computed; SumVariance, Dissimilarity and GLDM normalised GLNU are computed under other
   names (ClusterTendency, DifferenceAverage, first-order Uniformity).
 
-Deep (``spinedlr extract deep`` / ``stage.run_deep``)
------------------------------------------------------
+Deep (``spinedlr extract deep`` / ``deep_stage.run_deep``)
+----------------------------------------------------------
 See ``deep.py`` (crop, resize, min-max, down4 GAP, largest-area slice or mean),
 ``deep_selection.py`` (the study's selection module, made precise) and ``gradcam.py``.
-A torchvision ResNet50/ResNeXt50 backbone is NOT provided: torchvision is not a dependency.
+
+Configured extractors (``extract.extractors`` / ``configured.extract_configured``)
+---------------------------------------------------------------------------------
+``extractors.py`` is the one interface (``FeatureExtractor.extract(Region) -> features``)
+for PyRadiomics in 2D or 3D, the segmentation network's deep features and pretrained
+backbones (``backbones.py``: MONAI ResNet50 / ResNeXt50-32x4d 2D, ResNet18/50 3D, ViT-B/16
+2D/3D; torchvision is not a dependency, its compiled ops do not load with the CPU torch).
+``configured.py`` runs the configured entries over units x ROIs x images x raters, including
+whole-image ROIs and optional images; the reference pipeline's stages do not call it yet.
 """

@@ -1,4 +1,4 @@
-"""`spinedlr extract radiomics|deep` — thin Typer wrappers around stage.run / stage.run_deep."""
+"""`spinedlr extract radiomics|deep` — thin Typer wrappers around stage.run / deep_stage.run_deep."""
 
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ def radiomics(
 ) -> None:
     """PyRadiomics features for every patient, ROI and rater -> features/radiomics.parquet."""
     from spinedlr.cli_support import require_valid
-    from spinedlr.config import load_study, override
+    from spinedlr.config import load_study
     from spinedlr.extract.stage import run
 
-    s = override(load_study(study), "extract", "--workers", workers=workers)
+    s = load_study(study).override("runtime", "--workers/--scheduler/--keep-going", workers=workers,
+                                   scheduler=scheduler, keep_going=keep_going)
     require_valid(s)
-    summary = run(s, scheduler=scheduler, keep_going=keep_going, rois=roi or None,
-                  show_progress=not quiet())
+    summary = run(s, rois=roi or None, show_progress=not quiet())
     colour = "yellow" if summary.n_failed else "green"
     stdout.print(f"[{colour}]{summary.line()}[/]", highlight=False)
     for row in summary.failures.iter_rows(named=True):
@@ -51,9 +51,9 @@ def deep(
     """Deep features (UCTransNet down4, GAP), selection module, Grad-CAM -> features/deep.parquet."""
     from spinedlr.cli_support import require_valid
     from spinedlr.config import load_study
-    from spinedlr.extract.stage import run_deep
+    from spinedlr.extract.deep_stage import run_deep
 
-    s = load_study(study)
+    s = load_study(study).override("runtime", "--keep-going", keep_going=keep_going)
     require_valid(s)
-    summary = run_deep(s, keep_going=keep_going, show_progress=not quiet())
+    summary = run_deep(s, show_progress=not quiet())
     stdout.print(f"[green]{summary.line()}[/]", highlight=False)

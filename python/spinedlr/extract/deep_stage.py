@@ -28,11 +28,14 @@ from spinedlr.extract.deep import FEATURE_CLASS, IMAGE_TYPE, feature_names, gap_
 from spinedlr.extract.deep_selection import select_deep
 from spinedlr.extract.executors import progress_bar
 from spinedlr.extract.gradcam import gradcam, save_gradcam
-from spinedlr.extract.tables import FAILURE_SCHEMA, LONG_SCHEMA
+from spinedlr.extract.tables import FAILURE_SCHEMA, LONG_SCHEMA, ExtractionFailed
 from spinedlr.extract.tasks import roi_units
 from spinedlr.imaging import read_image, to_array
 from spinedlr.manifest import load_manifest
-from spinedlr.outputs import inside, staged
+from spinedlr.outputs import staged, write_atomic, write_text_atomic
+from spinedlr.paths import DEEP, FEATURES, FIGURES, MODELS, StudyPaths
+from spinedlr.seeds import stage_seed
+from spinedlr.stage_contract import StageContext, StageResult, StageSpec
 
 Loader = Callable[[Path], tuple[torch.nn.Module, dict]]
 
@@ -61,10 +64,11 @@ def model_path(study: Study, roi: str) -> Path:
     ds = study.config.extract.deep
     if ds.model:
         return study.resolve(ds.model.format(roi=roi))
-    return study.output / "models" / f"{roi}.pt"
+    return study.paths.model(roi)
 
 
-def _library_rater(study: Study, roi: Roi) -> str:
+def library_rater(study: Study, roi: Roi) -> str:
+    """The rater whose masks feed the selection library: their crops are all the ROI's slices."""
     rater = study.config.segment.model_dump().get("train_rater", "rater1")
     return rater if rater in roi.masks else next(iter(roi.masks))
 
@@ -80,19 +84,19 @@ def _long(pid: str, roi: str, rater: str, values: np.ndarray, names: list[str]) 
 
 def run_deep(
     study: Study, *, loader: Loader | None = None, patients: list[str] | None = None,
-    keep_going: bool | None = None, show_progress: bool = True,
+    show_progress: bool = True, fit_selection: bool = True,
 ) -> DeepSummary:
     """Deep features for every (patient, ROI unit, rater), then selection and Grad-CAM.
 
     Everything is written as one set (spinedlr.outputs.staged); failures are raised as
-    ExtractionFailed after the other patients' results were written, unless ``keep_going``.
+    ExtractionFailed after the other patients' results were written, unless
+    ``runtime.keep_going``. ``fit_selection=False`` (a cohort scored by a fitted study) computes
+    every feature the same way but fits no selection module: ``deep.parquet`` then holds all
+    of them.
     """
-    from spinedlr.extract.stage import ExtractionFailed
-
-    keep_going = study.config.extract.keep_going if keep_going is None else keep_going
     with staged(study.output) as work:
-        summary = _run_deep(study, work, loader, patients, show_progress)
-    if summary.n_failed and not keep_going:
+        summary = _run_deep(study, work, loader, patients, show_progress, fit_selection)
+    if summary.n_failed and not study.config.runtime.keep_going:
         lines = [f"patient {f['patient_id']} ROI {f['roi']}: {f['error']}"
                  for f in summary.failures.head(10).iter_rows(named=True)]
         raise ExtractionFailed(f"{summary.line()}\n" + "\n".join(lines))
@@ -100,7 +104,7 @@ def run_deep(
 
 
 def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[str] | None,
-              show_progress: bool) -> DeepSummary:
+              show_progress: bool, fit_selection: bool = True) -> DeepSummary:
     cfg = study.config
     ds, sel = cfg.extract.deep, cfg.extract.deep_selection
     loader = loader or default_loader
@@ -108,7 +112,7 @@ def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[st
     manifest = load_manifest(study)
     if patients is not None:
         manifest = manifest.filter(pl.col(cfg.patient_id).is_in(patients))
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(stage_seed(study, "deep"))
     start = time.perf_counter()
     parts: list[pl.DataFrame] = []
     failures: list[dict] = []
@@ -120,15 +124,15 @@ def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[st
             mc = dict(meta.get("model_config", {}))
             size = ds.img_size or int(mc.get("img_size", 224))
             in_ch = int(mc.get("in_channels", 1))
-            lib_rater = _library_rater(study, roi)
+            lib_rater = library_rater(study, roi)
             job = bar.add_task(f"deep {roi.name}", total=manifest.height)
             for row in manifest.iter_rows(named=True):
                 pid = str(row[cfg.patient_id])
                 mine: list[pl.DataFrame] = []  # this patient's rows, kept only if all succeed
                 try:
-                    image = to_array(read_image(study.resolve(row[roi.image]), pid)).astype(np.float32)
+                    image = to_array(read_image(study.resolve_data(row[roi.image]), pid)).astype(np.float32)
                     for rater, col in roi.masks.items():
-                        labels = to_array(read_image(study.resolve(row[col]), pid))
+                        labels = to_array(read_image(study.resolve_data(row[col]), pid))
                         for unit, unit_labels in roi_units(roi):
                             mask = np.isin(labels, unit_labels).astype(np.uint8)
                             if not mask.any():
@@ -146,8 +150,8 @@ def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[st
                             if rater == lib_rater and pid in ds.gradcam_patients:
                                 cam = gradcam(model, crops.images[best], crops.masks[best], precision)
                                 save_gradcam(
-                                    inside(work, "figures", "gradcam",
-                                           gradcam_folder(roi, unit_labels), f"{pid}.png"),
+                                    study.paths.under(work).gradcam(
+                                        gradcam_folder(roi, unit_labels), pid),
                                     crops.images[best], crops.masks[best], cam,
                                     f"{pid} {unit} slice {int(crops.slices[best])}")
                     parts.extend(mine)
@@ -159,16 +163,15 @@ def _run_deep(study: Study, work: Path, loader: Loader | None, patients: list[st
                 bar.advance(job)
     seconds = time.perf_counter() - start
 
-    outdir = work / "features"
-    outdir.mkdir(parents=True, exist_ok=True)
+    paths = study.paths.under(work)
     deep_all = pl.concat(parts) if parts else pl.DataFrame(schema=LONG_SCHEMA)
-    _write(deep_all, outdir / "deep_all.parquet")
+    write_atomic(paths.feature_table("deep_all"), deep_all.write_parquet)
     deep = deep_all
-    if sel.enabled and parts:
-        deep = _apply_selection(study, deep_all, library, outdir)
-    _write(deep, outdir / "deep.parquet")
+    if sel.enabled and fit_selection and parts:
+        deep = _apply_selection(study, deep_all, library, paths)
+    write_atomic(paths.deep, deep.write_parquet)
     failures_df = pl.DataFrame(failures, schema=FAILURE_SCHEMA)
-    _write(failures_df, outdir / "deep_failures.parquet")
+    write_atomic(paths.feature_table("deep_failures"), failures_df.write_parquet)
     return DeepSummary(n_rois, len(failures), seconds, n_rois / seconds if seconds else 0.0,
                        failures_df)
 
@@ -186,28 +189,49 @@ def roi_area(mask: np.ndarray, axis: int, slices: np.ndarray) -> np.ndarray:
 
 
 def _apply_selection(
-    study: Study, deep_all: pl.DataFrame, library: dict[str, list[np.ndarray]], outdir: Path
+    study: Study, deep_all: pl.DataFrame, library: dict[str, list[np.ndarray]], paths: StudyPaths
 ) -> pl.DataFrame:
     cfg = study.config
     sel = cfg.extract.deep_selection
     tables, summaries, kept_rows = [], {}, []
     for unit in deep_all["roi"].unique(maintain_order=True).to_list():
         roi_name = unit.split(":", 1)[0]
-        lib_rater = _library_rater(study, cfg.roi(roi_name))
+        lib_rater = library_rater(study, cfg.roi(roi_name))
         sub = deep_all.filter((pl.col("roi") == unit) & (pl.col("rater") == lib_rater))
         wide = sub.pivot(on="feature", index="patient_id", values="value")
         names = [c for c in wide.columns if c != "patient_id"]
         table, summary = select_deep(
             np.concatenate(library[unit]), wide.select(names).to_numpy(), names,
-            n_clusters=sel.n_clusters, keep_fraction=sel.keep_fraction, seed=cfg.seed + 4,
+            n_clusters=sel.n_clusters, keep_fraction=sel.keep_fraction, seed=stage_seed(study, "deep_selection"),
         )
         tables.append(table.with_columns(pl.lit(unit).alias("roi")).select("roi", pl.all().exclude("roi")))
         summaries[unit] = summary
         kept_rows.append(table.filter("kept").select(pl.lit(unit).alias("roi"), "feature"))
-    _write(pl.concat(tables, how="diagonal"), outdir / "deep_selection.parquet")
-    (outdir / "deep_selection.json").write_text(json.dumps(summaries, indent=2))
+    write_atomic(paths.feature_table("deep_selection"), pl.concat(tables, how="diagonal").write_parquet)
+    write_text_atomic(paths.at(FEATURES, "deep_selection.json"), json.dumps(summaries, indent=2))
     return deep_all.join(pl.concat(kept_rows), on=["roi", "feature"], how="semi")
 
 
-def _write(df: pl.DataFrame, path: Path) -> None:
-    df.write_parquet(path)  # inside the staging folder: the set is moved into place at the end
+def _run_stage(study: Study, ctx: StageContext) -> StageResult:
+    summary = run_deep(study, show_progress=ctx.show_progress)
+    written = [n for n in (*SPEC.outputs, *SPEC.optional_outputs) if (study.output / n).exists()]
+    return StageResult(SPEC.name, {n: study.output / n for n in written}, summary.line(), summary)
+
+
+def _enabled(study: Study) -> bool:
+    return study.config.extract.deep.enabled and study.config.segment.enabled
+
+
+SPEC = StageSpec(
+    name="deep",
+    settings=("extract.deep", "extract.deep_selection", "segment.precision", "segment.train_rater"),
+    upstream=(MODELS,),
+    outputs=(DEEP, f"{FEATURES}/deep_all.parquet", f"{FEATURES}/deep_failures.parquet"),
+    optional_outputs=(f"{FEATURES}/deep_selection.parquet", f"{FEATURES}/deep_selection.json",
+                      f"{FIGURES}/gradcam"),  # selection module on / Grad-CAM patients named
+    run=_run_stage,
+    reads_images=True,
+    enabled=_enabled,
+    fixed_split=None,  # upstream of the fusion stage too
+    description="deep features of the segmentation network, their selection, Grad-CAM",
+)

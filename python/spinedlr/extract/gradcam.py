@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from spinedlr.outputs import write_atomic
 from spinedlr.segment.precision import autocast, resolve_precision
 
 
@@ -61,7 +62,7 @@ def save_gradcam(path: Path, crop: np.ndarray, mask: np.ndarray, cam: np.ndarray
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path.with_suffix(".npz"), crop=crop, mask=mask, cam=cam)
+    write_atomic(path.with_suffix(".npz"), lambda tmp: np.savez_compressed(tmp, crop=crop, mask=mask, cam=cam))
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     ax.imshow(crop, cmap="gray")
     ax.imshow(cam, cmap="jet", alpha=0.4, vmin=0, vmax=1)
@@ -69,5 +70,5 @@ def save_gradcam(path: Path, crop: np.ndarray, mask: np.ndarray, cam: np.ndarray
     ax.set_title(title, fontsize=9)
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
+    write_atomic(path, fig.savefig)
     plt.close(fig)

@@ -8,15 +8,15 @@ the same extraction.
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
+from spinedlr.extract.extractor_settings import ExtractorEntry
 from spinedlr.outputs import check_identifier
+from spinedlr.settings import Settings
 
 
-class DeepSettings(BaseModel):
+class DeepSettings(Settings):
     """Deep features from the trained segmentation network (down4 activation, GAP)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     model: str | None = Field(
@@ -43,10 +43,8 @@ class DeepSettings(BaseModel):
     )
 
 
-class DeepSelectionSettings(BaseModel):
+class DeepSelectionSettings(Settings):
     """The study's deep-feature selection module (library, two clusters, similarity)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     n_clusters: int = Field(default=2, ge=2)
@@ -57,10 +55,8 @@ class DeepSelectionSettings(BaseModel):
     )
 
 
-class ExtractSettings(BaseModel):
+class ExtractSettings(Settings):
     """Defaults reproduce the reference study's 1,223 features per 3D ROI."""
-
-    model_config = ConfigDict(extra="forbid")
 
     params: str | None = Field(
         default=None,
@@ -82,14 +78,9 @@ class ExtractSettings(BaseModel):
         default=None, description="Override resampledPixelSpacing (mm, x y z)."
     )
     normalize: bool | None = Field(default=None, description="Override normalize.")
-    workers: int = Field(default=1, ge=1, description="Local worker processes.")
-    scheduler: str | None = Field(
-        default=None,
-        description="Dask distributed scheduler, 'dask://host:port' or 'tcp://host:port'; "
-        "when set, tasks run on that cluster instead of local processes.",
-    )
-    keep_going: bool = Field(
-        default=False, description="Exit 0 even when some tasks failed (they are still listed)."
-    )
     deep: DeepSettings = Field(default_factory=DeepSettings)
     deep_selection: DeepSelectionSettings = Field(default_factory=DeepSelectionSettings)
+    extractors: list[ExtractorEntry] = Field(
+        default_factory=list, description="Feature extractors per ROI and image (see "
+        "spinedlr.extract.extractor_settings); empty = PyRadiomics and the segmentation "
+        "network's deep features on every ROI, as the reference study.")

@@ -1,4 +1,4 @@
-"""The extract stage: `run(study)` for handcrafted features, `run_deep(study)` for deep ones.
+"""The extract stage: `run(study)` for handcrafted features (deep ones: extract/deep_stage.py).
 
 Outputs (under ``study.output``):
 - ``features/radiomics.parquet``: long table (patient_id, roi, rater, image_type,
@@ -20,20 +20,18 @@ import polars as pl
 
 from spinedlr.cli_support import console  # stderr; silent under -q
 from spinedlr.config import Study
-from spinedlr.errors import Interrupted, SpinedlrError
+from spinedlr.errors import Interrupted
 from spinedlr.extract.cache import TaskCache
 from spinedlr.extract.executors import run_tasks
 from spinedlr.extract.radiomics_task import extract_task
-from spinedlr.extract.tables import FAILURE_SCHEMA, ID_COLUMNS, LONG_SCHEMA
+from spinedlr.extract.tables import FAILURE_SCHEMA, ID_COLUMNS, LONG_SCHEMA, ExtractionFailed
 from spinedlr.extract.tasks import RadiomicsTask, build_tasks, roi_units
 from spinedlr.manifest import load_manifest
-from spinedlr.outputs import staged
+from spinedlr.outputs import staged, write_atomic
+from spinedlr.paths import FEATURES, RADIOMICS
 from spinedlr.provenance import provenance, write_provenance
+from spinedlr.stage_contract import StageContext, StageResult, StageSpec
 
-
-
-class ExtractionFailed(SpinedlrError):
-    """Some tasks failed (the others completed and were written)."""
 
 
 @dataclass
@@ -82,37 +80,24 @@ def _diagnostics_row(task: RadiomicsTask, diag: dict, cached: bool, executor: st
 
 
 def run(
-    study: Study, *, workers: int | None = None, scheduler: str | None = None,
-    keep_going: bool | None = None, rois: list[str] | None = None,
-    patients: list[str] | None = None, show_progress: bool = True,
+    study: Study, *, rois: list[str] | None = None, patients: list[str] | None = None,
+    show_progress: bool = True,
 ) -> ExtractSummary:
     """Extract PyRadiomics features for every (patient, ROI, rater) task of the study.
 
-    Arguments left as None take their value from ``study.config.extract``. Finished tasks are
+    Processes, scheduler and keep-going come from ``study.config.runtime``. Finished tasks are
     read from the cache (a damaged entry is extracted again); failures are written to
     ``failures.parquet`` and, unless ``keep_going``, raised as ExtractionFailed after
     everything else has been written. A run limited to some ROIs or patients merges its rows
     into the existing tables instead of replacing them; the tables are written as one set.
     """
-    cfg = study.config.extract
-    workers = cfg.workers if workers is None else workers
-    scheduler = cfg.scheduler if scheduler is None else scheduler
-    keep_going = cfg.keep_going if keep_going is None else keep_going
+    runtime = study.config.runtime
     start = time.perf_counter()
 
     manifest = load_manifest(study)
     tasks = build_tasks(study, manifest, rois=rois, patients=patients)
-    outdir = study.output / "features"
-    cache = TaskCache(outdir / "cache" / "radiomics")
-    results: dict[int, tuple[pl.DataFrame, dict, bool]] = {}
-    for i, task in enumerate(tasks):
-        entry, damaged = cache.load(task.key)
-        if entry:
-            results[i] = (*entry, True)
-        elif damaged:
-            console.print(f"[yellow]cache entry of patient {task.patient_id} ROI {task.roi} "
-                          f"({task.rater}) is damaged ({damaged}); extracting it again[/]",
-                          highlight=False)
+    cache = TaskCache(study.paths.radiomics_cache)
+    results = _from_cache(tasks, cache)
     pending = [i for i in range(len(tasks)) if i not in results]
     failures: list[dict] = []
 
@@ -134,44 +119,31 @@ def run(
 
     try:
         executor = run_tasks(
-            [tasks[i] for i in pending], extract_task, on_result, workers=workers,
-            scheduler=scheduler, description="radiomics", show_progress=show_progress,
+            [tasks[i] for i in pending], extract_task, on_result, workers=runtime.workers,
+            scheduler=runtime.scheduler, description="radiomics", show_progress=show_progress,
         )
     except KeyboardInterrupt:
         raise Interrupted(
             f"{len(results)} of {len(tasks)} task(s) finished and are cached in {cache.folder}, "
             "the feature tables were not touched") from None
 
-    parts, diag_rows = [], []
-    for i, task in enumerate(tasks):
-        if i not in results:
-            continue  # failed
-        feats, diag, cached = results[i]
-        parts.append(feats.select(
-            pl.lit(task.patient_id).alias("patient_id"), pl.lit(task.roi).alias("roi"),
-            pl.lit(task.rater).alias("rater"), pl.all(),
-        ))
-        diag_rows.append(_diagnostics_row(task, diag, cached, executor))
-
-    long = pl.concat(parts).cast(LONG_SCHEMA) if parts else pl.DataFrame(schema=LONG_SCHEMA)
-    diagnostics = pl.DataFrame(diag_rows, infer_schema_length=None)
+    long, diagnostics = _tables(tasks, results, executor)
     failures_df = pl.DataFrame(failures, schema=FAILURE_SCHEMA)
     if rois is not None or patients is not None:
         covered = pl.DataFrame([(t.patient_id, t.roi, t.rater) for t in tasks],
                                schema=list(ID_COLUMNS), orient="row")
         order = _task_order(study, manifest)
         long, diagnostics, failures_df = (
-            _merge(outdir / name, new, covered, order)
-            for name, new in (("radiomics.parquet", long), ("diagnostics.parquet", diagnostics),
-                              ("failures.parquet", failures_df)))
+            _merge(study.paths.feature_table(name), new, covered, order)
+            for name, new in (("radiomics", long), ("diagnostics", diagnostics),
+                              ("failures", failures_df)))
     settings_hashes = sorted({t.settings_hash for t in tasks})
     with staged(study.output) as work:
-        folder = work / "features"
-        folder.mkdir()
-        long.write_parquet(folder / "radiomics.parquet")
-        diagnostics.write_parquet(folder / "diagnostics.parquet")
-        failures_df.write_parquet(folder / "failures.parquet")
-        write_provenance(folder / "radiomics.provenance.json", provenance(
+        paths = study.paths.under(work)
+        write_atomic(paths.radiomics, long.write_parquet)
+        write_atomic(paths.feature_table("diagnostics"), diagnostics.write_parquet)
+        write_atomic(paths.feature_table("failures"), failures_df.write_parquet)
+        write_provenance(paths.at(FEATURES, "radiomics.provenance.json"), provenance(
             study.config, "extract.radiomics",
             {"settings_hashes": settings_hashes, "executor": executor,
              "params": {t.roi: t.params for t in tasks}},
@@ -182,15 +154,49 @@ def run(
         n_run=sum(not c for _, _, c in results.values()), n_failed=len(failures),
         seconds=time.perf_counter() - start, executor=executor, failures=failures_df,
     )
-    if failures and not keep_going:
+    if failures and not runtime.keep_going:
         lines = [f"patient {f['patient_id']} ROI {f['roi']} ({f['rater']}): {f['error']}"
                  for f in failures[:10]]
         raise ExtractionFailed(
             f"{summary.line()}\n" + "\n".join(lines)
-            + f"\nresults of the other tasks were written to {outdir}; fix the input and re-run "
+            + f"\nresults of the other tasks were written to {study.paths.features}; fix the input and re-run "
             "(finished tasks are cached), or pass --keep-going"
         )
     return summary
+
+
+Results = dict[int, tuple[pl.DataFrame, dict, bool]]
+"""Task index -> (features, diagnostics, whether read from the cache)."""
+
+
+def _from_cache(tasks: list[RadiomicsTask], cache: TaskCache) -> Results:
+    """The tasks whose results are cached (a damaged entry is announced and extracted again)."""
+    results: Results = {}
+    for i, task in enumerate(tasks):
+        entry, damaged = cache.load(task.key)
+        if entry:
+            results[i] = (*entry, True)
+        elif damaged:
+            console.print(f"[yellow]cache entry of patient {task.patient_id} ROI {task.roi} "
+                          f"({task.rater}) is damaged ({damaged}); extracting it again[/]",
+                          highlight=False)
+    return results
+
+
+def _tables(tasks: list[RadiomicsTask], results: Results, executor: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The long feature table and the diagnostics table of the tasks that succeeded, in task order."""
+    parts, diag_rows = [], []
+    for i, task in enumerate(tasks):
+        if i not in results:
+            continue  # failed
+        feats, diag, cached = results[i]
+        parts.append(feats.select(
+            pl.lit(task.patient_id).alias("patient_id"), pl.lit(task.roi).alias("roi"),
+            pl.lit(task.rater).alias("rater"), pl.all(),
+        ))
+        diag_rows.append(_diagnostics_row(task, diag, cached, executor))
+    long = pl.concat(parts).cast(LONG_SCHEMA) if parts else pl.DataFrame(schema=LONG_SCHEMA)
+    return long, pl.DataFrame(diag_rows, infer_schema_length=None)
 
 
 def _task_order(study: Study, manifest: pl.DataFrame) -> pl.DataFrame:
@@ -219,10 +225,20 @@ def _merge(path: Path, new: pl.DataFrame, covered: pl.DataFrame, order: pl.DataF
     return ranked.sort("_rank", nulls_last=True, maintain_order=True).drop("_rank")
 
 
-def run_deep(study: Study, **kwargs):
-    """Deep features, selection module and Grad-CAM (see extract/deep_stage.py)."""
-    from spinedlr.extract.deep_stage import run_deep as _run_deep
-
-    return _run_deep(study, **kwargs)
+def _run_stage(study: Study, ctx: StageContext) -> StageResult:
+    summary = run(study, show_progress=ctx.show_progress)
+    return StageResult(SPEC.name, {n: study.output / n for n in SPEC.outputs}, summary.line(), summary)
 
 
+SPEC = StageSpec(
+    name="extract",
+    settings=("extract",),
+    settings_exclude=("extract.deep", "extract.deep_selection"),  # the deep stage's
+    upstream=(),
+    outputs=(RADIOMICS, f"{FEATURES}/diagnostics.parquet", f"{FEATURES}/failures.parquet",
+             f"{FEATURES}/radiomics.provenance.json"),
+    run=_run_stage,
+    reads_images=True,
+    fixed_split=None,  # upstream of the fusion stage too
+    description="PyRadiomics features of every (patient, ROI, rater)",
+)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from spinedlr.errors import SpinedlrError
+
 ID_COLUMNS = ("patient_id", "roi", "rater")
 LONG_SCHEMA = {
     "patient_id": pl.Utf8, "roi": pl.Utf8, "rater": pl.Utf8, "image_type": pl.Utf8,
@@ -18,6 +20,10 @@ FAILURE_SCHEMA = {
     "patient_id": pl.Utf8, "roi": pl.Utf8, "rater": pl.Utf8, "image": pl.Utf8, "mask": pl.Utf8,
     "error_type": pl.Utf8, "error": pl.Utf8,
 }
+
+
+class ExtractionFailed(SpinedlrError):
+    """Some extraction tasks failed (the others completed and were written)."""
 
 
 def empty_long() -> pl.DataFrame:

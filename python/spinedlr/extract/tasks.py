@@ -94,9 +94,9 @@ def build_tasks(
                 continue
             params = params_by_roi[roi.name]
             shash = params_hash(params)
-            image = str(study.resolve(row[roi.image]))
+            image = str(study.resolve_data(row[roi.image]))
             for rater, col in roi.masks.items():
-                mask = str(study.resolve(row[col]))
+                mask = str(study.resolve_data(row[col]))
                 for name, labels in roi_units(roi):
                     key = task_key(hasher(image), hasher(mask), labels, shash)
                     if "missing" in (hasher(image), hasher(mask)):

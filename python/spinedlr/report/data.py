@@ -19,14 +19,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from spinedlr.compare.truth import latent_truth  # noqa: E402
 from spinedlr.config import Study  # noqa: E402
 from spinedlr.imaging import read_image, to_array  # noqa: E402
 from spinedlr.manifest import load_manifest  # noqa: E402
+from spinedlr.outputs import write_atomic, write_text_atomic  # noqa: E402
+from spinedlr.paths import COMPARE, EXTERNAL, SEGMENTATION, SELECTION, STATS  # noqa: E402
 
 
 def _copy_tables(src: Path, dest: Path, prefix: str) -> None:
     for table in sorted(src.glob("*.parquet")):
-        pl.read_parquet(table).write_csv(dest / f"{prefix}_{table.stem}.csv")
+        write_atomic(dest / f"{prefix}_{table.stem}.csv", pl.read_parquet(table).write_csv)
 
 
 def extraction_summary(features_dir: Path) -> pl.DataFrame | None:
@@ -145,20 +148,19 @@ def overlay_figure(study: Study, dest: Path, n_cases: int = 3) -> Path | None:
     """Image slices with rater-1 (and predicted, when present) mask outlines per ROI."""
     cfg = study.config
     df = load_manifest(study).head(n_cases)
-    pred_root = study.output / "masks"
     fig, axes = plt.subplots(len(cfg.rois), n_cases, figsize=(3 * n_cases, 3 * len(cfg.rois)),
                              squeeze=False)
     for i, roi in enumerate(cfg.rois):
         for j, row in enumerate(df.iter_rows(named=True)):
             pid = row[cfg.patient_id]
-            img = to_array(read_image(study.resolve(row[roi.image]), pid)).astype(float)
-            ref = to_array(read_image(study.resolve(row[roi.masks[next(iter(roi.masks))]]), pid))
+            img = to_array(read_image(study.resolve_data(row[roi.image]), pid)).astype(float)
+            ref = to_array(read_image(study.resolve_data(row[roi.masks[next(iter(roi.masks))]]), pid))
             k = int(np.argmax((ref > 0).sum(axis=tuple(a for a in range(3) if a != roi.slice_axis))))
             take = lambda a: np.take(a, k, axis=roi.slice_axis)  # noqa: E731
             ax = axes[i][j]
             ax.imshow(take(img), cmap="gray")
             ax.contour(take(ref) > 0, levels=[0.5], colors="#2ca02c", linewidths=1)
-            pred = pred_root / roi.name / f"{pid}.nii.gz"
+            pred = study.paths.mask(roi.name, str(pid))
             if pred.exists():
                 ax.contour(take(to_array(read_image(pred, pid))) > 0, levels=[0.5],
                            colors="#d62728", linewidths=1, linestyles="--")
@@ -179,8 +181,8 @@ def save_figure(fig, dest: Path, name: str) -> Path:
     figures = dest.parent / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     out = dest / f"{name}.png"
-    fig.savefig(out, dpi=FIGURE_DPI)
-    fig.savefig(figures / f"{name}.pdf", dpi=FIGURE_DPI)
+    for path in (out, figures / f"{name}.pdf"):
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=FIGURE_DPI))
     plt.close(fig)
     shutil.copyfile(out, figures / f"{name}.png")
     return out
@@ -206,12 +208,14 @@ def gradcam_panel(study: Study, dest: Path) -> Path | None:
     from spinedlr.extract.gradcam import gradcam
 
     cfg = study.config
-    scores_path = study.output / "radscores.parquet"
+    scores_path = study.paths.radscores
     models = {roi.name: model_path(study, roi.name) for roi in cfg.rois}
     if not scores_path.exists() or not all(p.exists() for p in models.values()):
         return None
     scores = pl.read_parquet(scores_path)
-    column = next((c for c in ("radscore_combined", "radscore_disc") if c in scores.columns), None)
+    # the combined Radscore, else the first ROI's: the score the report leads with
+    wanted = ("radscore_combined", *(f"radscore_{roi.name}" for roi in cfg.rois))
+    column = next((c for c in wanted if c in scores.columns), None)
     if column is None:
         return None
     picked = risk_level_patients(scores, column)
@@ -225,8 +229,8 @@ def gradcam_panel(study: Study, dest: Path) -> Path | None:
         size = ds.img_size or int(meta.get("model_config", {}).get("img_size", 224))
         for j, (level, pid, value) in enumerate(picked):
             row = rows[pid]
-            image = to_array(read_image(study.resolve(row[roi.image]), pid)).astype(np.float32)
-            labels = to_array(read_image(study.resolve(row[roi.masks[cfg.select.model_rater]]), pid))
+            image = to_array(read_image(study.resolve_data(row[roi.image]), pid)).astype(np.float32)
+            labels = to_array(read_image(study.resolve_data(row[roi.masks[cfg.select.model_rater]]), pid))
             mask = np.isin(labels, list(roi.labels)).astype(np.uint8)
             crops = roi_crops(image, mask, roi.slice_axis, ds.margin, size, "largest")
             cam = gradcam(model, crops.images[0], crops.masks[0], cfg.segment.precision)
@@ -280,35 +284,30 @@ def relative_to_study(study: Study, path: Path) -> str:
 def prepare_report_data(study: Study, dest: Path) -> Path:
     """Write every CSV and figure the report reads into dest; return dest."""
     dest.mkdir(parents=True, exist_ok=True)
-    out = study.output
-    for folder in ("segmentation", "selection", "stats"):
-        _copy_tables(out / folder, dest, folder)
-    seg = out / "segmentation" / "metrics.parquet"
-    if seg.exists():
-        segmentation_summary(pl.read_parquet(seg)).write_csv(dest / "segmentation_summary.csv")
-    t2 = out / "stats" / "table2.parquet"
+    paths = study.paths
+    for folder in (SEGMENTATION, SELECTION, STATS, EXTERNAL, COMPARE):  # external, compare: optional
+        _copy_tables(paths.at(folder), dest, folder)
+    tables = {"segmentation_summary": (paths.segmentation_metrics, segmentation_summary),
+              "table3_display": (paths.stats_table("table3"), table3_display),
+              "extraction_failures": (paths.feature_table("failures"), None),
+              "extraction_diagnostics": (paths.feature_table("diagnostics"), None),
+              "radscores": (paths.radscores, None)}
+    for name, (src, derive) in tables.items():
+        if src.exists():
+            table = pl.read_parquet(src)
+            write_atomic(dest / f"{name}.csv", (derive(table) if derive else table).write_csv)
+    t2 = paths.stats_table("table2")
     if t2.exists():
-        val = out / "selection" / "validation.parquet"
-        headline_auc(pl.read_parquet(t2), pl.read_parquet(val) if val.exists() else None) \
-            .write_csv(dest / "headline_auc.csv")
-    t3 = out / "stats" / "table3.parquet"
-    if t3.exists():
-        table3_display(pl.read_parquet(t3)).write_csv(dest / "table3_display.csv")
-    summary = extraction_summary(out / "features")
-    if summary is not None:
-        summary.write_csv(dest / "extraction_summary.csv")
-    for name in ("failures", "diagnostics"):
-        f = out / "features" / f"{name}.parquet"
-        if f.exists():
-            pl.read_parquet(f).write_csv(dest / f"extraction_{name}.csv")
-    formulas = radscore_formulas(out / "selection")
-    if formulas is not None:
-        formulas.write_csv(dest / "radscore_formulas.csv")
-    scores = out / "radscores.parquet"
-    if scores.exists():
-        pl.read_parquet(scores).write_csv(dest / "radscores.csv")
+        val = paths.selection_file("validation.parquet")
+        headline = headline_auc(pl.read_parquet(t2), pl.read_parquet(val) if val.exists() else None)
+        write_atomic(dest / "headline_auc.csv", headline.write_csv)
+    for name, table in (("extraction_summary", extraction_summary(paths.features)),
+                        ("radscore_formulas", radscore_formulas(paths.selection)),
+                        ("latent_truth", latent_truth(study))):
+        if table is not None:
+            write_atomic(dest / f"{name}.csv", table.write_csv)
     manifest = load_manifest(study)  # only counts leave this function: no clinical rows
-    (dest / "study.json").write_text(json.dumps({
+    write_text_atomic(dest / "study.json", json.dumps({
         "name": study.config.name, "title": study.config.report.title, "outcome": study.config.outcome,
         "outcome_label": study.config.outcome_label, "comparator": study.config.comparator,
         "config_hash": study.config.config_hash(), "seed": study.config.seed,

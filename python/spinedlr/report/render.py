@@ -1,4 +1,5 @@
-"""Render `reports/study.qmd` into a self-contained HTML report for one study.
+"""Render `reports/study.qmd` (or, for a per-unit multi-class study, its multi-class
+variant `reports/grading.qmd`) into a self-contained HTML report for one study.
 
 Quarto is used when its CLI is on PATH; otherwise the same `.qmd` (knitr engine, R chunks
 only) is rendered with `rmarkdown::render` and Debian's pandoc. Both paths read the study's
@@ -14,8 +15,11 @@ import tempfile
 from pathlib import Path
 
 from spinedlr.config import Study
+from spinedlr.design.support import fixed_split, per_unit_multiclass
 from spinedlr.errors import SpinedlrError
+from spinedlr.grading.report_data import prepare_grading_data
 from spinedlr.outputs import ensure_writable, staged
+from spinedlr.paths import FIGURES, GRADING, PROVENANCE, RADSCORES, REPORT, STATS
 from spinedlr.report.data import prepare_report_data
 
 REPORTS_DIR = Path(__file__).resolve().parents[3] / "reports"
@@ -33,7 +37,8 @@ def _r_env() -> dict[str, str]:
     return env
 
 
-REQUIRED = ("provenance.json", "radscores.parquet", "stats/table2.parquet")
+REQUIRED = (PROVENANCE, RADSCORES, f"{STATS}/table2.parquet")
+REQUIRED_GRADING = (PROVENANCE, f"{GRADING}/summary.json", f"{GRADING}/holdout.parquet")
 
 
 def render_report(study: Study, engine: str = "auto") -> Path:
@@ -43,9 +48,18 @@ def render_report(study: Study, engine: str = "auto") -> Path:
     afterwards, so the published folder holds the self-contained HTML and its figures only
     (no patient tables beside them), and a failed render leaves nothing behind.
     """
-    if not (REPORTS_DIR / "study.qmd").exists():
-        raise ReportError(f"report template not found: {REPORTS_DIR / 'study.qmd'}")
-    missing = [name for name in REQUIRED if not (study.output / name).exists()]
+    grading = per_unit_multiclass(study.config.design)  # the multi-class variant
+    fusion = fixed_split(study.config.design)  # the fusion stage's variant
+    if fusion:
+        from spinedlr.fusion.report import REQUIRED as required, prepare_fusion_data as prepare
+        template = "fusion.qmd"
+    elif grading:
+        template, required, prepare = "grading.qmd", REQUIRED_GRADING, prepare_grading_data
+    else:
+        template, required, prepare = "study.qmd", REQUIRED, prepare_report_data
+    if not (REPORTS_DIR / template).exists():
+        raise ReportError(f"report template not found: {REPORTS_DIR / template}")
+    missing = [name for name in required if not (study.output / name).exists()]
     if missing:
         raise ReportError(f"nothing to report yet in {study.output} (missing "
                           f"{', '.join(missing)}): run the pipeline first "
@@ -55,22 +69,24 @@ def render_report(study: Study, engine: str = "auto") -> Path:
     try:
         shutil.copytree(REPORTS_DIR, work, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.html", "*_files"))
-        prepare_report_data(study, work / "data")
+        prepare(study, work / "data")
         use_quarto = engine == "quarto" or (engine == "auto" and shutil.which("quarto"))
         if use_quarto:
-            cmd = ["quarto", "render", "study.qmd", "-P", f"study_out:{study.output}"]
+            cmd = ["quarto", "render", template, "-P", f"study_out:{study.output}",
+                   "--output", "study.html"]
         else:
-            cmd = ["Rscript", str(work / "render.R"), str(work / "study.qmd"), str(study.output)]
+            cmd = ["Rscript", str(work / "render.R"), str(work / template), str(study.output)]
         proc = subprocess.run(cmd, cwd=work, env=_r_env(), capture_output=True, text=True)
         html = work / "study.html"
         if proc.returncode != 0 or not html.exists():
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
             raise ReportError(f"rendering the report failed:\n{tail}")
-        with staged(study.output, replace=("report",)) as publish:  # old report/ goes whole
-            (publish / "report").mkdir()
-            shutil.copyfile(html, publish / "report" / "study.html")
-            if (work / "figures").is_dir():  # each figure for the journal, PNG and PDF
-                shutil.copytree(work / "figures", publish / "report" / "figures")
+        with staged(study.output, replace=(REPORT,)) as publish:  # old report/ goes whole
+            target = study.paths.under(publish)
+            target.report.mkdir()
+            shutil.copyfile(html, target.report_html)
+            if (work / FIGURES).is_dir():  # each figure for the journal, PNG and PDF
+                shutil.copytree(work / FIGURES, target.at(REPORT, FIGURES))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return study.out_path("report", "study.html")
+    return study.paths.report_html

@@ -1,11 +1,10 @@
 """Report settings (the `report:` section of study.yaml)."""
 
-from pydantic import BaseModel, ConfigDict
+from spinedlr.settings import Settings
 
 
-class ReportSettings(BaseModel):
+class ReportSettings(Settings):
     """Where and how the HTML report is rendered."""
 
-    model_config = ConfigDict(extra="forbid")
 
     title: str | None = None

@@ -7,7 +7,14 @@ Modules, by what they do:
 - ``checkpoint``: ``load_model(path) -> (model, meta)`` (``weights_only=True``), saving.
 - ``data``: reading/checking cases, normalisation, slicing along ``roi.slice_axis``,
   aspect-keeping resize + pad, augmentation without left/right flips.
-- ``train``: ``train_model`` (CE/BCE + Dice, Adam, best-on-validation, resumable, seeded).
+- ``train``: ``Trainer`` (setup, build, resume, run_epoch, validate, maybe_save, should_stop)
+  and ``train_model`` (Adam, best-on-validation, resumable, seeded); its parts:
+  ``losses`` (CE/BCE + soft Dice), ``schedule`` (poly / constant learning rate),
+  ``train_metrics`` (hard Dice of the validation pass), ``steps`` (``train_step``, one
+  validation pass), ``split`` (training / validation slices), ``resume`` (the ``.last.pt``
+  checkpoint and when it may be resumed), ``runtime`` (device and torch threads).
+  ``steps``, ``losses``, ``model``, ``precision``, ``runtime`` and ``settings`` need only
+  torch and pydantic (the throughput benchmark runs them without the imaging stack).
 - ``predict``: ``predict_volume`` (original geometry, optional largest component per label).
 - ``precision``: the ``precision`` setting (fp32 / bf16 / fp16 / auto) for every network run.
 - ``numbering``: number the components of a one-class prediction by position (disc levels).

@@ -9,6 +9,7 @@ from typing import get_args
 import typer
 
 from spinedlr.cli_support import console, friendly, stdout
+from spinedlr.outputs import write_atomic
 from spinedlr.segment.settings import PRESETS, Precision
 
 
@@ -27,11 +28,11 @@ def _study(path: Path, preset: PresetName | None = None, epochs: int | None = No
     """The study with the command-line overrides, validated like study.yaml, and its files
     checked before training or prediction writes anything."""
     from spinedlr.cli_support import require_valid
-    from spinedlr.config import load_study, override
+    from spinedlr.config import load_study
 
-    study = override(load_study(path), "segment", "--preset",
-                     preset=preset.value if preset is not None else None)
-    study = override(study, "segment", "--epochs", epochs=epochs)
+    study = load_study(path).override("segment", "--preset",
+                                      preset=preset.value if preset is not None else None)
+    study = study.override("segment", "--epochs", epochs=epochs)
     require_valid(study)
     return study
 
@@ -123,8 +124,7 @@ def evaluate(
     table = metrics_frame(rows)
     stdout.print(summary_table(table))
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_parquet(out)
+        write_atomic(out, table.write_parquet)
         stdout.print(f"[green]wrote[/] {out}", highlight=False)
 
 

@@ -14,18 +14,19 @@ Presets bundle the settings that decide cost:
 Any field set explicitly (e.g. ``epochs: 10``) overrides the preset's value.
 """
 
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from spinedlr.settings import Settings
 
 
+P = TypeVar("P", bound=Settings)
 Precision = Literal["auto", "fp32", "bf16", "fp16"]  # see spinedlr.segment.precision
 
 
-class Preset(BaseModel):
+class Preset(Settings):
     """The resolved training recipe."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_channel: int
     img_size: int
@@ -37,20 +38,25 @@ class Preset(BaseModel):
     lr_schedule: Literal["constant", "poly"] = "poly"
 
 
+def with_overrides(preset: P, settings: Settings) -> P:
+    """``preset`` with each of its fields that ``settings`` sets (not None) replaced: how
+    every preset-based section (``segment``, ``classify3d``) lets a user change one value."""
+    base = preset.model_dump()
+    base.update({k: getattr(settings, k) for k in base if getattr(settings, k, None) is not None})
+    return type(preset)(**base)
+
+
 PRESETS: dict[str, Preset] = {
     "paper": Preset(base_channel=64, img_size=224, batch_size=32, epochs=50, lr=1e-4, weight_decay=1e-4),
     "cpu": Preset(base_channel=16, img_size=128, batch_size=8, epochs=60, lr=1e-3, weight_decay=1e-4),
 }
 
 
-class SegmentSettings(BaseModel):
+class SegmentSettings(Settings):
     """Defaults: the `cpu` preset, so a demo study trains in minutes on a laptop."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     preset: Literal["cpu", "paper"] = "cpu"
-    device: str = Field(default="auto", description="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1'.")
     train_rater: str = Field(default="rater1", description="Whose masks the network learns.")
     base_channel: int | None = Field(default=None, ge=4)
     img_size: int | None = Field(default=None, ge=32)
@@ -102,25 +108,13 @@ class SegmentSettings(BaseModel):
         description="Faster on CPU in every run measured: training 9.4 vs 7.2 and 9.7 vs 9.3 "
         "images/s (two idle-machine runs), inference 44 vs 35 images/s.",
     )
-    num_threads: int = Field(
-        default=0,
-        ge=0,
-        description="torch CPU threads; 0 = auto: 1 thread when the machine is oversubscribed "
-        "(1-minute load average > CPU count), else torch's default. Measured on 2 cores at load "
-        "~9: 4.1 training images/s with 1 thread vs 0.6 with 2 (OpenMP threads stall waiting "
-        "for each other when descheduled).",
-    )
 
     def resolved(self) -> Preset:
         """The preset with explicit overrides applied."""
-        base = PRESETS[self.preset].model_dump()
-        for key in base:
-            if getattr(self, key) is not None:
-                base[key] = getattr(self, key)
-        return Preset(**base)
+        return with_overrides(PRESETS[self.preset], self)
 
 
-class NumberByPosition(BaseModel):
+class NumberByPosition(Settings):
     """Labels that are repeated instances of one structure, told apart only by position.
 
     Lumbar discs (L5/S1, L4/L5, ...) look alike; which one a disc is follows from where it
@@ -134,8 +128,6 @@ class NumberByPosition(BaseModel):
     often carry resampled or identity direction headers (the real sample does), so array order
     is the one convention that holds for every file a study brings.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     axis: int = Field(ge=0, le=2, description="numpy axis along which the instances are ordered.")
     first: Literal["start", "end"] = Field(

@@ -26,15 +26,16 @@ from spinedlr.errors import ConfigError, InputError
 from spinedlr.imaging import read_image, to_array, write_like
 from spinedlr.manifest import load_manifest
 from spinedlr.outputs import write_atomic
+from spinedlr.paths import MASKS, MODELS, SEGMENTATION
 from spinedlr.provenance import provenance, write_provenance
+from spinedlr.seeds import SEGMENT_ROI_STRIDE, stage_seed
+from spinedlr.stage_contract import StageContext, StageResult, StageSpec
 from spinedlr.segment.checkpoint import load_model
 from spinedlr.segment.data import Case, load_case
 from spinedlr.segment.metrics import evaluate_case, metrics_frame
 from spinedlr.segment.predict import predict_volume
-from spinedlr.segment.train import TrainResult, configure_threads, resolve_device, train_model
-
-SEED_OFFSET = 3000  # segmentation's share of the study seed (other stages use other offsets)
-
+from spinedlr.segment.runtime import configure_threads, resolve_device
+from spinedlr.segment.train import TrainResult, train_model
 
 def _rois(study: Study, names: list[str] | None) -> list[Roi]:
     cfg = study.config
@@ -47,11 +48,11 @@ def _rois(study: Study, names: list[str] | None) -> list[Roi]:
 
 
 def model_path(study: Study, roi: str) -> Path:
-    return study.out_path("models", f"{roi}.pt")
+    return study.paths.model(roi)
 
 
 def mask_path(study: Study, roi: str, patient_id: str) -> Path:
-    return study.out_path("masks", roi, f"{patient_id}.nii.gz")
+    return study.paths.mask(roi, patient_id)
 
 
 def _mask_column(study: Study, roi: Roi) -> str:
@@ -79,10 +80,10 @@ def load_roi_cases(study: Study, roi: Roi, with_masks: bool, console: Console) -
             if with_masks:
                 if row[mcol] is None:
                     raise InputError(f"patient {pid}: no {mcol} path in {study.manifest_path}")
-                mask = study.resolve(row[mcol])
+                mask = study.resolve_data(row[mcol])
             cases.append(
                 load_case(
-                    pid, [study.resolve(row[roi.image])], mask, sorted(roi.labels),
+                    pid, [study.resolve_data(row[roi.image])], mask, sorted(roi.labels),
                     roi.slice_axis, roi.min_slices,
                 )
             )
@@ -96,7 +97,7 @@ def training_rows(study: Study, n: int) -> list[int]:
     cap = study.config.segment.max_train_patients
     if not cap or n <= cap:
         return list(range(n))
-    keep = np.random.default_rng(study.config.seed + SEED_OFFSET).choice(n, cap, replace=False)
+    keep = np.random.default_rng(stage_seed(study, "segment")).choice(n, cap, replace=False)
     return sorted(int(j) for j in keep)
 
 
@@ -117,7 +118,8 @@ def train_study(
             labels=roi.labels,
             slice_axis=roi.slice_axis,
             settings=study.config.segment,
-            seed=study.config.seed + SEED_OFFSET + 101 * i,
+            runtime=study.config.runtime,
+            seed=stage_seed(study, "segment") + SEGMENT_ROI_STRIDE * i,
             out_path=model_path(study, roi.name),
             resume=resume,
             console=console,
@@ -144,11 +146,11 @@ def check_model_fits(path: Path, meta: dict, roi: Roi) -> None:
 def predict_study(study: Study, rois: list[str] | None = None, console: Console | None = None) -> None:
     """Predict masks for every patient with each ROI's trained model."""
     console = console or Console(stderr=True)
-    s = study.config.segment
-    configure_threads(s.num_threads)
+    s, runtime = study.config.segment, study.config.runtime
+    configure_threads(runtime.num_threads)
     selected = _rois(study, rois)
     loaded = {roi.name: load_roi_cases(study, roi, False, console) for roi in selected}
-    models = {roi.name: load_model(model_path(study, roi.name), resolve_device(s.device)) for roi in selected}
+    models = {roi.name: load_model(model_path(study, roi.name), resolve_device(runtime.device)) for roi in selected}
     for roi in selected:
         model, meta = models[roi.name]
         check_model_fits(model_path(study, roi.name), meta, roi)
@@ -174,12 +176,12 @@ def evaluate_study(study: Study, rois: list[str] | None = None, console: Console
             pid = str(row[study.config.patient_id])
             pred_file = mask_path(study, roi.name, pid)
             pred = read_image(pred_file, pid)
-            truth = read_image(study.resolve(row[mcol]), pid)
+            truth = read_image(study.resolve_data(row[mcol]), pid)
             rows += evaluate_case(pid, roi.name, to_array(pred), to_array(truth), roi.labels, truth.GetSpacing())
     ids = [str(p) for p in df[study.config.patient_id].to_list()]
     seen = {ids[j] for j in training_rows(study, len(ids))}
     table = metrics_frame(rows).with_columns(pl.col("patient_id").is_in(seen).alias("trained_on"))
-    out = write_atomic(study.output / "segmentation" / "metrics.parquet", table.write_parquet)
+    out = write_atomic(study.paths.segmentation_metrics, table.write_parquet)
     write_provenance(
         out.parent / "provenance.json",
         provenance(study.config, "segment", {"preset": study.config.segment.resolved().model_dump()}),
@@ -213,3 +215,26 @@ def run(study: Study, rois: list[str] | None = None, resume: bool = True, consol
     train_study(study, rois, resume, console)
     predict_study(study, rois, console)
     return evaluate_study(study, rois, console)
+
+
+def _run_stage(study: Study, ctx: StageContext) -> StageResult:
+    table = run(study)
+    return StageResult(SPEC.name, {n: study.output / n for n in SPEC.outputs},
+                       f"{table.height} mask(s) evaluated", table)
+
+
+def _enabled(study: Study) -> bool:
+    return study.config.segment.enabled
+
+
+SPEC = StageSpec(
+    name="segment",
+    settings=("segment",),
+    upstream=(),
+    outputs=(SEGMENTATION, MODELS, MASKS),
+    run=_run_stage,
+    reads_images=True,
+    enabled=_enabled,
+    fixed_split=None,  # upstream of the fusion stage too
+    description="UCTransNet per ROI: train, predict every patient, Dice and HD95",
+)

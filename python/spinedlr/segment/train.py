@@ -1,4 +1,11 @@
-"""Training: CE/BCE + soft Dice, Adam, best-on-validation checkpoint, resumable, seeded.
+"""Training UCTransNet on one ROI: a trainer with small named steps, as nnU-Net splits it.
+
+The parts live in their own modules: the loss (``losses``), the learning-rate schedule
+(``schedule``), the validation Dice (``train_metrics``), one optimiser step and one
+validation pass (``steps``), the train/validation split (``split``) and resuming
+(``resume``). ``Trainer`` strings them together: ``setup`` (data and recipe), ``build``
+(network and optimiser), ``resume``, then per epoch ``run_epoch``, ``validate``,
+``maybe_save`` and ``should_stop``. ``train_model`` is the one-call entry point.
 
 Determinism: the model is initialised from ``seed``; each epoch draws its shuffling and
 augmentation from a generator seeded by (seed, epoch) and reseeds torch's global RNG (dropout)
@@ -8,27 +15,28 @@ as the uninterrupted run would have.
 
 from __future__ import annotations
 
-import math
-import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from torch import Tensor
 
 from spinedlr.errors import InputError
-from spinedlr.segment.checkpoint import read_checkpoint, save_checkpoint
-from spinedlr.segment.data import NORMALISATION, Case, augment, training_slices
+from spinedlr.segment.checkpoint import save_checkpoint
+from spinedlr.segment.data import NORMALISATION, Case, augment
 from spinedlr.segment.model import ModelConfig, UCTransNet
-from spinedlr.segment.precision import autocast, grad_scaler, resolve_precision
+from spinedlr.segment.precision import grad_scaler, resolve_precision
+from spinedlr.segment.resume import last_path, restore, resume_mismatch, resume_point
+from spinedlr.segment.runtime import configure_threads, resolve_device
+from spinedlr.segment.schedule import epoch_lr
 from spinedlr.segment.settings import NumberByPosition, SegmentSettings
-from spinedlr.segment.tiles import canvas_size, sample_patches, sliding_logits
+from spinedlr.settings import RuntimeSettings
+from spinedlr.segment.split import one_class, train_val_split
+from spinedlr.segment.steps import evaluate_batches, train_step
+from spinedlr.segment.tiles import canvas_size, sample_patches
 
 
 @dataclass
@@ -41,189 +49,207 @@ class TrainResult:
     train_images: int = 0
 
 
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(spec)
+class Trainer:
+    """One training run of one ROI's network; see ``train_model`` for the arguments.
 
-
-def configure_threads(n: int) -> int:
-    """Apply SegmentSettings.num_threads (0 = auto, see there); returns the count in use."""
-    if n == 0 and os.getloadavg()[0] > (os.cpu_count() or 1):
-        n = 1
-    if n:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()
-
-
-def last_path(best_path: Path) -> Path:
-    """Where the resumable end-of-epoch checkpoint lives, beside the best one."""
-    return best_path.with_name(best_path.name.removesuffix(".pt") + ".last.pt")
-
-
-def _resume_point(last: Path, device, console, roi: str) -> dict[str, Any] | None:
-    """The checkpoint to resume from; a damaged one is a miss (said so), not an error."""
-    if not last.exists():
-        return None
-    try:
-        return read_checkpoint(last, device)
-    except InputError as err:
-        console.print(f"[yellow]{roi}:[/] {escape(str(err))}; starting fresh")
-        return None
-
-
-def resume_mismatch(checkpoint: dict[str, Any], cfg: ModelConfig, meta: dict[str, Any]) -> list[str]:
-    """The settings in which a last checkpoint differs from this run (empty = resumable).
-
-    Everything that shapes training counts except the epoch count, which is what one raises
-    to continue a run; resuming with another learning rate, label map or precision would
-    silently mix two recipes in one model. Checkpoints written before precision was recorded
-    were trained in fp32.
+    Steps are methods so each can be read (and tested) on its own; their order, and so the
+    order in which random numbers are drawn, is fixed in ``fit``.
     """
-    changed = [] if checkpoint.get("model_config") == cfg.model_dump(mode="json") else ["model_config"]
-    for key, value in meta.items():
-        old = checkpoint.get(key, "fp32" if key == "precision" else None)
-        if key == "preset" and isinstance(old, dict):
-            old, value = {**old, "epochs": None}, {**value, "epochs": None}
-        if old != value:
-            changed.append(key)
-    return changed
 
+    def __init__(
+        self, cases: list[Case], *, roi: str, labels: dict[int, str], slice_axis: int,
+        settings: SegmentSettings, seed: int, out_path: Path, val_cases: list[Case] | None = None,
+        time_budget_s: float | None = None, console: Console | None = None,
+        number_by_position: NumberByPosition | None = None,
+        runtime: RuntimeSettings | None = None,
+    ) -> None:
+        self.roi, self.labels, self.slice_axis = roi, labels, slice_axis
+        self.settings, self.seed, self.out_path = settings, seed, out_path
+        self.runtime = runtime or RuntimeSettings()
+        self.time_budget_s, self.numbering = time_budget_s, number_by_position
+        self.console = console or Console(stderr=True)
+        self.last = last_path(out_path)
+        self.start, self.best_dice, self.best_epoch = 1, -1.0, 0
+        self.history: list[dict[str, float]] = []
+        self.seen = 0
+        self.setup(cases, val_cases)
 
-def poly_lr(base: float, progress: float) -> float:
-    """The poly schedule: ``base`` x (1 - progress)^0.9, progress in [0, 1]."""
-    return base * max(0.0, 1.0 - progress) ** 0.9
+    def setup(self, cases: list[Case], val_cases: list[Case] | None) -> None:
+        """Resolve the recipe and hardware, check the cases, split them into slices.
 
+        Everything that can fail on bad input or settings (fp16 on a CPU, a case with
+        another channel count) fails here, before a network is built or a file written.
+        """
+        s = self.settings
+        self.preset = s.resolved()
+        self.device = resolve_device(self.runtime.device)
+        self.precision = resolve_precision(s.precision, self.device)
+        self.threads = configure_threads(self.runtime.num_threads)
+        values = sorted(self.labels)
+        if self.numbering is not None:
+            cases, val_cases = one_class(cases), one_class(val_cases or [])
+        self.cfg = ModelConfig(
+            in_channels=cases[0].image.shape[0],
+            n_classes=1 if len(values) == 1 or self.numbering else len(values) + 1,
+            base_channel=self.preset.base_channel,
+            img_size=self.preset.img_size,
+        )
+        for c in [*cases, *(val_cases or [])]:
+            if c.image.shape[0] != self.cfg.in_channels:
+                raise InputError(f"patient {c.case_id}: {c.image_paths} has a different channel count")
+        self.canvas = canvas_size(self.preset.img_size, self.preset.zoom)
+        (self.tx, self.ty), (self.vx, self.vy), self.how = train_val_split(
+            cases, self.slice_axis, self.canvas, s, self.seed, val_cases
+        )
+        self.meta = self.checkpoint_meta(values)
 
-def one_class(cases: list[Case]) -> list[Case]:
-    """The cases with every label merged into class 1 (``number_by_position`` training)."""
-    return [replace(c, mask=(c.mask > 0).astype("uint8")) for c in cases]
+    def checkpoint_meta(self, values: list[int]) -> dict[str, Any]:
+        """What a checkpoint records besides the weights: enough to predict with the model
+        and to tell whether a later run may resume from it (``resume.resume_mismatch``)."""
+        return {
+            "roi": self.roi,
+            "labels": {int(k): str(v) for k, v in self.labels.items()},
+            "label_values": values,
+            "slice_axis": self.slice_axis,
+            "normalisation": dict(NORMALISATION),
+            "preset": self.preset.model_dump(),
+            "seed": self.seed,
+            "number_by_position": self.numbering.model_dump() if self.numbering else None,
+            "precision": self.precision,
+        }
 
+    def build(self) -> None:
+        """The network (initialised from the seed), Adam and the gradient scaler."""
+        torch.manual_seed(self.seed)
+        model = UCTransNet(self.cfg).to(self.device)
+        if self.settings.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.opt = torch.optim.Adam(model.parameters(), lr=self.preset.lr, weight_decay=self.preset.weight_decay)
+        self.scaler = grad_scaler(self.precision, self.device)
 
-def seg_loss(logits: Tensor, target: Tensor) -> Tensor:
-    """BCE (one output channel) or CE (several) plus soft Dice over the foreground classes."""
-    if logits.shape[1] == 1:
-        t = (target == 1).float()[:, None]
-        base = F.binary_cross_entropy_with_logits(logits, t)
-        prob = torch.sigmoid(logits)
-    else:
-        base = F.cross_entropy(logits, target.long())
-        prob = torch.softmax(logits, dim=1)[:, 1:]
-        t = F.one_hot(target.long(), logits.shape[1]).permute(0, 3, 1, 2)[:, 1:].float()
-    dims = (0, 2, 3)
-    dice = (2 * (prob * t).sum(dims) + 1.0) / (prob.sum(dims) + t.sum(dims) + 1.0)
-    return base + (1 - dice.mean())
-
-
-def train_step(
-    model: UCTransNet, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, x: Tensor, y: Tensor,
-    precision: str, device: torch.device,
-) -> Tensor:
-    """One optimiser step: the forward pass under autocast (see segment.precision), the loss
-    from fp32 logits, fp16 gradients scaled (the scaler is a pass-through otherwise)."""
-    with autocast(precision, device):
-        logits = model(x)
-    loss = seg_loss(logits.float(), y)
-    opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(opt)
-    scaler.update()
-    return loss
-
-
-def predict_classes(logits: Tensor) -> Tensor:
-    if logits.shape[1] == 1:
-        return (logits[:, 0] > 0).to(torch.uint8)
-    return logits.argmax(dim=1).to(torch.uint8)
-
-
-def hard_dice(pred: Tensor, target: Tensor, n_fg: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-class intersection, predicted and true voxel counts (classes 1..n_fg)."""
-    cls = torch.arange(1, n_fg + 1, device=pred.device)[:, None]
-    p, t = pred.flatten()[None] == cls, target.flatten()[None] == cls
-    return (p & t).sum(1), p.sum(1), t.sum(1)
-
-
-def mean_dice(inter: Tensor, psum: Tensor, tsum: Tensor) -> float:
-    present = (psum + tsum) > 0
-    if not present.any():
-        return float("nan")
-    d = 2 * inter[present].double() / (psum[present] + tsum[present]).double()
-    return float(d.mean())
-
-
-def _split(
-    cases: list[Case],
-    axis: int,
-    size: int,
-    s: SegmentSettings,
-    seed: int,
-    val_cases: list[Case] | None,
-) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor], str]:
-    gen = torch.Generator().manual_seed(seed)
-
-    def stack(cs: list[Case]) -> tuple[Tensor, Tensor]:
-        parts = [training_slices(c, axis, size, s.background_ratio, gen) for c in cs]
-        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
-
-    if val_cases:
-        return stack(cases), stack(val_cases), f"{len(val_cases)} given validation case(s)"
-    if len(cases) >= 5:
-        order = torch.randperm(len(cases), generator=gen).tolist()
-        n_val = max(1, round(s.val_fraction * len(cases)))
-        val = [cases[i] for i in order[:n_val]]
-        train = [cases[i] for i in order[n_val:]]
-        return stack(train), stack(val), f"{n_val} held-out patient(s)"
-    tx, ty, vx, vy = [], [], [], []
-    for c in cases:
-        x, y = training_slices(c, axis, size, s.background_ratio, gen)
-        n_val = max(1, math.ceil(s.val_fraction * len(x)))
-        if len(x) - n_val < 1:
-            raise InputError(
-                f"patient {c.case_id}: {c.mask_path} has too few labelled slices to hold out "
-                "validation slices"
+    def resume(self) -> None:
+        """Continue from the last checkpoint when it was trained with this recipe."""
+        ck = resume_point(self.last, self.device, self.console, self.roi)
+        if ck is None:
+            return
+        changed = resume_mismatch(ck, self.cfg, self.meta)
+        if changed:
+            self.console.print(
+                f"[yellow]{self.roi}:[/] {self.last} was trained with different {', '.join(changed)}; starting fresh"
             )
-        tx.append(x[:-n_val]), ty.append(y[:-n_val]), vx.append(x[-n_val:]), vy.append(y[-n_val:])
-    how = f"last {s.val_fraction:.0%} of each case's slices"
-    return (torch.cat(tx), torch.cat(ty)), (torch.cat(vx), torch.cat(vy)), how
+            return
+        self.start = restore(ck, self.model, self.opt, self.scaler)
+        self.best_dice, self.best_epoch = float(ck["best_dice"]), int(ck["best_epoch"])
+        self.history = list(ck["history"])
+        self.console.print(f"[cyan]{self.roi}:[/] resuming after epoch {self.start - 1} from {self.last}")
 
+    def announce(self) -> None:
+        """One line on what is about to train, where and how the data were split."""
+        cfg, canvas = self.cfg, self.canvas
+        self.console.print(
+            f"[bold]{self.roi}[/]: {len(self.tx)} training / {len(self.vx)} validation slices ({self.how}), "
+            f"{cfg.n_classes} output channel(s), base {cfg.base_channel}, {cfg.img_size} px"
+            + (f" tiles of {canvas} px slices" if canvas > cfg.img_size else "") + ", "
+            f"device {self.device}, {self.precision}"
+            + (f", {self.threads} thread(s)" if self.device.type == "cpu" else "")
+        )
 
-def evaluate_batches(
-    model: UCTransNet, x: Tensor, y: Tensor, batch: int, device: torch.device, channels_last: bool,
-    precision: str = "fp32",
-) -> tuple[float, float]:
-    """Validation loss and mean hard Dice over the whole set (voxel counts pooled); zoomed
-    canvases are predicted window by window, as at prediction time, in the training precision
-    (logits, loss and Dice in fp32)."""
-    model.eval()
-    n_fg = max(1, model.config.n_classes - 1)
-    inter = psum = tsum = torch.zeros(n_fg, dtype=torch.long)
-    total = 0.0
-    with torch.inference_mode():
-        for i in range(0, len(x), batch):
-            xb, yb = x[i : i + batch].to(device), y[i : i + batch].to(device)
-            with autocast(precision, device):
-                logits = sliding_logits(model, xb, channels_last)
-            total += float(seg_loss(logits, yb)) * len(xb)
-            a, b, c = hard_dice(predict_classes(logits), yb, n_fg)
-            inter, psum, tsum = inter + a.cpu(), psum + b.cpu(), tsum + c.cpu()
-    return total / len(x), mean_dice(inter, psum, tsum)
+    def run_epoch(self, epoch: int, elapsed_s: float) -> float:
+        """Train one epoch; returns the mean training loss per slice.
+
+        The learning rate follows the schedule from the epoch number (and the budget spent),
+        the shuffling, patch draws and augmentation from a generator seeded by (seed, epoch).
+        """
+        preset, s = self.preset, self.settings
+        lr = epoch_lr(preset.lr_schedule, preset.lr, epoch, preset.epochs, elapsed_s, self.time_budget_s)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        gen = torch.Generator().manual_seed(self.seed * 1009 + epoch)
+        torch.manual_seed(self.seed + epoch)
+        self.model.train()
+        order = torch.randperm(len(self.tx), generator=gen)
+        running = 0.0
+        for i in range(0, len(order), preset.batch_size):
+            idx = order[i : i + preset.batch_size]
+            if len(idx) < 2 and len(order) > 1:
+                continue  # BatchNorm needs >1 sample; the slice is seen next epoch
+            xb, yb = sample_patches(self.tx[idx], self.ty[idx], preset.img_size, gen)
+            if s.augment:
+                xb, yb = augment(xb, yb, gen)
+            xb, yb = xb.to(self.device), yb.to(self.device)
+            if s.channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            loss = train_step(self.model, self.opt, self.scaler, xb, yb, self.precision, self.device)
+            running += float(loss.detach()) * len(idx)
+            self.seen += len(idx)
+        return running / len(self.tx)
+
+    def validate(self) -> tuple[float, float]:
+        """Validation loss and hard Dice, predicted as at prediction time (see ``steps``)."""
+        return evaluate_batches(
+            self.model, self.vx, self.vy, self.preset.batch_size, self.device,
+            self.settings.channels_last, self.precision,
+        )
+
+    def maybe_save(self, epoch: int, val_dice: float) -> bool:
+        """Write the best checkpoint if this epoch improved the validation Dice, and the
+        last (resumable: optimiser and scaler included) after every epoch; True if improved."""
+        improved = val_dice > self.best_dice
+        if improved:
+            self.best_dice, self.best_epoch = val_dice, epoch
+            save_checkpoint(self.out_path, self.model, self.meta, epoch=epoch, val_dice=val_dice, history=self.history)
+        save_checkpoint(
+            self.last, self.model, self.meta, epoch=epoch, optimizer=self.opt.state_dict(),
+            best_dice=self.best_dice, best_epoch=self.best_epoch, history=self.history,
+            scaler=self.scaler.state_dict(),
+        )
+        return improved
+
+    def should_stop(self, epoch: int, elapsed_s: float) -> str | None:
+        """Why training stops after ``epoch`` before its epoch count (patience, budget), if it does."""
+        patience = self.settings.patience
+        if patience is not None and epoch - self.best_epoch >= patience:
+            return f"no better validation Dice for {patience} epochs; stopping"
+        if self.time_budget_s is not None and elapsed_s > self.time_budget_s:
+            return f"time budget reached after epoch {epoch}"
+        return None
+
+    def fit(self, resume: bool = True) -> TrainResult:
+        """Build, maybe resume, then train epoch by epoch with a progress bar."""
+        self.build()
+        if resume:
+            self.resume()
+        self.announce()
+        roi, epochs = self.roi, self.preset.epochs
+        t0 = time.perf_counter()
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        with Progress(*columns, console=self.console, transient=True) as progress:
+            task = progress.add_task(f"{roi} epoch {self.start}", total=epochs - self.start + 1)
+            for epoch in range(self.start, epochs + 1):
+                train_loss = self.run_epoch(epoch, time.perf_counter() - t0)
+                val_loss, val_dice = self.validate()
+                row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_dice": val_dice}
+                self.history.append(row)
+                improved = self.maybe_save(epoch, val_dice)
+                progress.console.print(
+                    f"{roi} epoch {epoch:>3}/{epochs}  loss {train_loss:.4f}  "
+                    f"val loss {val_loss:.4f}  val Dice {val_dice:.4f}" + ("  [green]best[/]" if improved else "")
+                )
+                progress.update(task, advance=1, description=f"{roi} epoch {epoch}")
+                if stop := self.should_stop(epoch, time.perf_counter() - t0):
+                    self.console.print(f"[yellow]{roi}:[/] {stop}")
+                    break
+        if self.best_epoch == 0:
+            raise InputError(f"{roi}: no epoch was trained (already at {epochs} epochs in {self.last}?)")
+        return TrainResult(self.out_path, self.best_epoch, self.best_dice, self.history, time.perf_counter() - t0, self.seen)
 
 
 def train_model(
-    cases: list[Case],
-    *,
-    roi: str,
-    labels: dict[int, str],
-    slice_axis: int,
-    settings: SegmentSettings,
-    seed: int,
-    out_path: Path,
-    val_cases: list[Case] | None = None,
-    resume: bool = True,
-    time_budget_s: float | None = None,
-    console: Console | None = None,
-    number_by_position: NumberByPosition | None = None,
+    cases: list[Case], *, roi: str, labels: dict[int, str], slice_axis: int, settings: SegmentSettings,
+    seed: int, out_path: Path, val_cases: list[Case] | None = None, resume: bool = True,
+    time_budget_s: float | None = None, console: Console | None = None,
+    number_by_position: NumberByPosition | None = None, runtime: RuntimeSettings | None = None,
 ) -> TrainResult:
     """Train UCTransNet on the cases' masks; write the best (``out_path``) and last checkpoints.
 
@@ -234,121 +260,8 @@ def train_model(
     minutes of training"); a poly schedule then runs its course over whichever of epochs and
     budget ends first.
     """
-    console = console or Console(stderr=True)
-    preset = settings.resolved()
-    device = resolve_device(settings.device)
-    precision = resolve_precision(settings.precision, device)
-    threads = configure_threads(settings.num_threads)
-    values = sorted(labels)
-    if number_by_position is not None:
-        cases, val_cases = one_class(cases), one_class(val_cases or [])
-    cfg = ModelConfig(
-        in_channels=cases[0].image.shape[0],
-        n_classes=1 if len(values) == 1 or number_by_position else len(values) + 1,
-        base_channel=preset.base_channel,
-        img_size=preset.img_size,
-    )
-    for c in [*cases, *(val_cases or [])]:
-        if c.image.shape[0] != cfg.in_channels:
-            raise InputError(f"patient {c.case_id}: {c.image_paths} has a different channel count")
-    canvas = canvas_size(preset.img_size, preset.zoom)
-    (tx, ty), (vx, vy), how = _split(cases, slice_axis, canvas, settings, seed, val_cases)
-    meta: dict[str, Any] = {
-        "roi": roi,
-        "labels": {int(k): str(v) for k, v in labels.items()},
-        "label_values": values,
-        "slice_axis": slice_axis,
-        "normalisation": dict(NORMALISATION),
-        "preset": preset.model_dump(),
-        "seed": seed,
-        "number_by_position": number_by_position.model_dump() if number_by_position else None,
-        "precision": precision,
-    }
-
-    torch.manual_seed(seed)
-    model = UCTransNet(cfg).to(device)
-    if settings.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=preset.lr, weight_decay=preset.weight_decay)
-    scaler = grad_scaler(precision, device)
-    start, best_dice, best_epoch, history = 1, -1.0, 0, []
-    last = last_path(out_path)
-    ck = _resume_point(last, device, console, roi) if resume else None
-    if ck is not None:
-        changed = resume_mismatch(ck, cfg, meta)
-        if not changed:
-            model.load_state_dict(ck["state_dict"])
-            opt.load_state_dict(ck["optimizer"])
-            if ck.get("scaler"):
-                scaler.load_state_dict(ck["scaler"])
-            start = int(ck["epoch"]) + 1
-            best_dice, best_epoch = float(ck["best_dice"]), int(ck["best_epoch"])
-            history = list(ck["history"])
-            console.print(f"[cyan]{roi}:[/] resuming after epoch {start - 1} from {last}")
-        else:
-            console.print(
-                f"[yellow]{roi}:[/] {last} was trained with different {', '.join(changed)}; starting fresh"
-            )
-
-    console.print(
-        f"[bold]{roi}[/]: {len(tx)} training / {len(vx)} validation slices ({how}), "
-        f"{cfg.n_classes} output channel(s), base {cfg.base_channel}, {cfg.img_size} px"
-        + (f" tiles of {canvas} px slices" if canvas > cfg.img_size else "") + ", "
-        f"device {device}, {precision}" + (f", {threads} thread(s)" if device.type == "cpu" else "")
-    )
-    t0, seen = time.perf_counter(), 0
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"{roi} epoch {start}", total=preset.epochs - start + 1)
-        for epoch in range(start, preset.epochs + 1):
-            if preset.lr_schedule == "poly":
-                done = (epoch - 1) / preset.epochs
-                if time_budget_s is not None:
-                    done = max(done, (time.perf_counter() - t0) / time_budget_s)
-                for group in opt.param_groups:
-                    group["lr"] = poly_lr(preset.lr, done)
-            gen = torch.Generator().manual_seed(seed * 1009 + epoch)
-            torch.manual_seed(seed + epoch)
-            model.train()
-            order = torch.randperm(len(tx), generator=gen)
-            running = 0.0
-            for i in range(0, len(order), preset.batch_size):
-                idx = order[i : i + preset.batch_size]
-                if len(idx) < 2 and len(order) > 1:
-                    continue  # BatchNorm needs >1 sample; the slice is seen next epoch
-                xb, yb = sample_patches(tx[idx], ty[idx], preset.img_size, gen)
-                if settings.augment:
-                    xb, yb = augment(xb, yb, gen)
-                xb, yb = xb.to(device), yb.to(device)
-                if settings.channels_last:
-                    xb = xb.contiguous(memory_format=torch.channels_last)
-                loss = train_step(model, opt, scaler, xb, yb, precision, device)
-                running += float(loss.detach()) * len(idx)
-                seen += len(idx)
-            val_loss, val_dice = evaluate_batches(
-                model, vx, vy, preset.batch_size, device, settings.channels_last, precision
-            )
-            row = {"epoch": epoch, "train_loss": running / len(tx), "val_loss": val_loss, "val_dice": val_dice}
-            history.append(row)
-            improved = val_dice > best_dice
-            if improved:
-                best_dice, best_epoch = val_dice, epoch
-                save_checkpoint(out_path, model, meta, epoch=epoch, val_dice=val_dice, history=history)
-            save_checkpoint(
-                last, model, meta, epoch=epoch, optimizer=opt.state_dict(), best_dice=best_dice,
-                best_epoch=best_epoch, history=history, scaler=scaler.state_dict(),
-            )
-            progress.console.print(
-                f"{roi} epoch {epoch:>3}/{preset.epochs}  loss {row['train_loss']:.4f}  "
-                f"val loss {val_loss:.4f}  val Dice {val_dice:.4f}" + ("  [green]best[/]" if improved else "")
-            )
-            progress.update(task, advance=1, description=f"{roi} epoch {epoch}")
-            if settings.patience is not None and epoch - best_epoch >= settings.patience:
-                console.print(f"[yellow]{roi}:[/] no better validation Dice for {settings.patience} epochs; stopping")
-                break
-            if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
-                console.print(f"[yellow]{roi}:[/] time budget reached after epoch {epoch}")
-                break
-    if best_epoch == 0:
-        raise InputError(f"{roi}: no epoch was trained (already at {preset.epochs} epochs in {last}?)")
-    return TrainResult(out_path, best_epoch, best_dice, history, time.perf_counter() - t0, seen)
+    return Trainer(
+        cases, roi=roi, labels=labels, slice_axis=slice_axis, settings=settings, seed=seed,
+        out_path=out_path, val_cases=val_cases, time_budget_s=time_budget_s, console=console,
+        number_by_position=number_by_position, runtime=runtime,
+    ).fit(resume)

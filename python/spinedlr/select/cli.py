@@ -8,6 +8,7 @@ import polars as pl
 import typer
 
 from spinedlr.cli_support import friendly, stdout
+from spinedlr.outputs import write_atomic
 
 app = typer.Typer(help="Feature selection and Radscores.", no_args_is_help=True)
 
@@ -58,6 +59,5 @@ def apply_cmd(
             w = w.with_columns(pl.col("patient_id").cast(pl.String))
         wide = w if wide is None else wide.join(w, on="patient_id", how="inner")
     scores = apply_formula(f, wide)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scores.write_csv(out) if out.suffix == ".csv" else scores.write_parquet(out)
+    write_atomic(out, scores.write_csv if out.suffix == ".csv" else scores.write_parquet)
     stdout.print(f"[green]{scores.height} Radscores written:[/] {out}")

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from spinedlr.errors import InputError
+from spinedlr.outputs import write_atomic, write_text_atomic
 from spinedlr.select.filters import binary_outcome
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,9 @@ def formula_dict(model: RadscoreLogit, features: list[str], **meta) -> dict:
 def write_formula(formula: dict, json_path: Path) -> None:
     """Write the formula as JSON and as CSV (term, coef, mean, sd; intercept as first row)."""
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(formula, indent=2))
+    write_text_atomic(json_path, json.dumps(formula, indent=2))
     feats = formula["features"]
-    pl.DataFrame(
+    table = pl.DataFrame(
         {
             "term": ["(Intercept)", *[f["feature"] for f in feats]],
             "coef": [formula["intercept"], *[f["coef"] for f in feats]],
@@ -104,7 +105,8 @@ def write_formula(formula: dict, json_path: Path) -> None:
             "sd": [None, *[f["sd"] for f in feats]],
         },
         schema={"term": pl.String, "coef": pl.Float64, "mean": pl.Float64, "sd": pl.Float64},
-    ).write_csv(json_path.with_suffix(".csv"), float_precision=17)
+    )
+    write_atomic(json_path.with_suffix(".csv"), lambda tmp: table.write_csv(tmp, float_precision=17))
 
 
 def read_formula(path: Path) -> dict:
@@ -134,19 +136,27 @@ def _add_components(block: dict, wide: pl.DataFrame, id_col: str) -> pl.DataFram
     )
 
 
-def apply_formula(formula: dict, wide: pl.DataFrame, id_col: str = "patient_id") -> pl.DataFrame:
-    """Radscore of every row of a wide table (one column per feature) → (id, radscore).
-
-    The arithmetic is the same as ``RadscoreLogit.decision_function`` term by term, so
-    training patients get bit-identical Radscores.
-    """
+def formula_terms(formula: dict, wide: pl.DataFrame, id_col: str = "patient_id") -> pl.DataFrame:
+    """(id, one column per term of the formula): its features as they enter the Radscore,
+    principal components computed from their inputs, before centring and scaling. What a
+    classifier compared on "the selected features" reads (spinedlr.compare)."""
     if formula.get("pca"):
         wide = _add_components(formula["pca"], wide, id_col)
     names = [f["feature"] for f in formula["features"]]
     missing = [n for n in names if n not in wide.columns]
     if missing:
         raise InputError(f"the feature table lacks Radscore feature(s): {', '.join(missing)}")
-    X = wide.select(names).to_numpy().astype(float)
+    return wide.select(id_col, *names)
+
+
+def apply_formula(formula: dict, wide: pl.DataFrame, id_col: str = "patient_id") -> pl.DataFrame:
+    """Radscore of every row of a wide table (one column per feature) → (id, radscore).
+
+    The arithmetic is the same as ``RadscoreLogit.decision_function`` term by term, so
+    training patients get bit-identical Radscores.
+    """
+    names = [f["feature"] for f in formula["features"]]
+    X = formula_terms(formula, wide, id_col).select(names).to_numpy().astype(float)
     bad = ~np.isfinite(X)
     if bad.any():
         i, j = np.argwhere(bad)[0]

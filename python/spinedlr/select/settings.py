@@ -12,13 +12,13 @@ al.: ``mann_whitney_p: 0.05``, ``spearman_threshold: 0.9``, ``mrmr: false``,
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from spinedlr.settings import Settings
 
 
-class SelectSettings(BaseModel):
+class SelectSettings(Settings):
     """Defaults are the reference study's ICC → mRMR+RF → correlation → LASSO/SVM-RFE chain."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model_rater: str = Field("rater1", description="Rater whose features are modelled.")
     icc_rater: str | None = Field("rater2", description="Second rater for the ICC; null = no ICC.")
@@ -57,7 +57,5 @@ class SelectSettings(BaseModel):
         "selection/validation.parquet (the report's validated AUCs); 0 skips it.")
     validation_repeats: int = Field(
         5, ge=1, description="Repeats of the full-pipeline k-fold CV (each a new stratified split).")
-    validation_workers: int = Field(
-        0, ge=0, description="Processes for the full-pipeline CV; 0 = every core. The numbers "
-        "do not depend on it.")
-    seed_offset: int = Field(5, description="Added to the study seed for this stage.")
+    seed_offset: int = Field(5, description="Added to the study seed for this stage "
+                             "(spinedlr.seeds holds every other step's offset).")

@@ -23,6 +23,10 @@ Writes under ``study.output``:
   combined Radscore and the adjusted models (and the comparator), with CIs; plus, per ROI,
   the same folds with selection done once on all patients (the leakage gap). See
   ``validation.full_pipeline_cv``;
+* ``selection/model.json`` — the study's model as `spinedlr apply` reads it (which formula,
+  class coding, rater, extraction fingerprint; see ``spinedlr.apply_model``), and
+  ``selection/predictions.parquet`` — patient_id, ``prob_<class>``, predicted: the model's
+  predictions for the training patients;
 * ``selection/classifiers.parquet`` when ``compare_classifiers`` is on;
 * ``selection/provenance.json``.
 """
@@ -32,20 +36,28 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 from rich.progress import Progress, track
 
+from spinedlr.apply_model import (
+    formula_inputs,
+    from_record,
+    model_record,
+)
 from spinedlr.cli_support import console  # stderr; silent under -q
 from spinedlr.config import Study
 from spinedlr.errors import InputError
 from spinedlr.evaluate.stage import encode
 from spinedlr.manifest import load_manifest
-from spinedlr.outputs import inside, staged
+from spinedlr.outputs import staged, write_atomic, write_text_atomic
+from spinedlr.paths import DEEP, RADIOMICS, RADSCORES, SELECTION, StudyPaths
 from spinedlr.provenance import provenance, write_provenance
+from spinedlr.seeds import stage_seed
+from spinedlr.stage_contract import CORE_KEYS, StageContext, StageResult, StageSpec
 from spinedlr.select.classifiers import compare_classifiers
 from spinedlr.select.folds import TooFewEventsError, check_events
 from spinedlr.select.icc import icc_table
@@ -71,6 +83,24 @@ def _pca_of(chain, names: list[str]) -> dict | None:
     inputs = [str(x) for x in chain[:i].get_feature_names_out(np.asarray(names, dtype=object))]
     outputs = [str(x) for x in pca.get_feature_names_out()]
     return pca_block(pca, inputs, outputs)
+
+
+def _fold_zscore(formula: dict, pipe, names: list[str]) -> None:
+    """Write the chain's z-scoring (``fusion: concat``) into the formula's means and SDs.
+
+    Why: the Radscore is fitted on z-scored features, so its own means and SDs are those of
+    z-scores (about 0 and 1); applied to raw feature values, as ``apply_formula`` and every
+    reader of the formula do, they would give another score. (x - mu)/s then (z - m)/sd is
+    (x - (mu + m s)) / (s sd), so the formula stays one affine map of the raw features.
+    """
+    i = [n for n, _ in pipe.steps].index("zscore")
+    scaler = pipe.steps[i][1]
+    inputs = [str(x) for x in pipe[:i].get_feature_names_out(np.asarray(names, dtype=object))]
+    for term in formula["features"]:
+        j = inputs.index(term["feature"])
+        mu, s = float(scaler.mean_[j]), float(scaler.scale_[j])
+        term["mean"], term["sd"] = mu + term["mean"] * s, s * term["sd"]
+    formula["zscore"] = "folded into mean and sd (fusion: concat)"
 
 
 @dataclass(frozen=True)
@@ -144,7 +174,7 @@ def _validate(study: Study, fits: dict[str, RoiFit], outcome: pl.DataFrame, seed
                 comparator = (cfg.comparator, design[cfg.comparator].to_numpy())
                 if len(terms) > 1:
                     adjust[cfg.comparator] = block(cfg.comparator)
-    workers = s.validation_workers or os.cpu_count() or 1
+    workers = study.config.runtime.validation_workers or os.cpu_count() or 1
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("full-pipeline validation", total=s.validation_repeats * s.validation_folds)
         try:
@@ -235,6 +265,8 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
     pca = None if "select" in pipe.named_steps else _pca_of(pipe[:-1], names)
     formulas[label] = formula_dict(pipe.named_steps["radscore"], selected_features(pipe, names),
                                    family=label, pca=pca, **meta)
+    if "zscore" in pipe.named_steps:
+        _fold_zscore(formulas[label], pipe, names)
     if "select" in pipe.named_steps:
         ct = pipe.named_steps["select"]
         pcas = [_pca_of(ct.named_transformers_[f], fam_names[f]) for f in cols]
@@ -256,28 +288,55 @@ def _fit_roi(study: Study, roi: str, data: pl.DataFrame, fam_names: dict, icc: d
     return info, funnel(pipe, roi, cols), formulas, label, classifiers, fitted
 
 
+@dataclass
+class _ModelParts:
+    """The study's model as the ROIs are fitted: what ``selection/model.json`` records, and
+    the training tables its own predictions (``selection/predictions.parquet``) come from."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    formulas: dict[str, dict] = field(default_factory=dict)
+    wides: dict[str, pl.DataFrame] = field(default_factory=dict)
+    deep_rois: list[str] = field(default_factory=list)
+    combined: dict | None = None
+
+    def add(self, roi: str, formula: dict, file: str, data: pl.DataFrame, fam_names: dict) -> None:
+        self.files[roi], self.formulas[roi], self.wides[roi] = file, formula, data
+        if set(formula_inputs(formula)) & set(fam_names.get("deep", [])):
+            self.deep_rois.append(roi)
+
+    def write(self, study: Study, dest: StudyPaths) -> tuple[Path, Path]:
+        combined = "radscore_combined.json" if self.combined is not None else None
+        record = model_record(study, self.files, self.deep_rois, combined)
+        by_file = {**{self.files[r]: f for r, f in self.formulas.items()},
+                   "radscore_combined.json": self.combined}
+        predictions = from_record(record, by_file.__getitem__).predict(self.wides)
+        paths = dest.model_record, dest.fitted_predictions
+        write_text_atomic(paths[0], json.dumps(record, indent=2))
+        write_atomic(paths[1], predictions.write_parquet)
+        return paths
+
+
 def run(study: Study) -> dict[str, Path]:
     """Run selection for every ROI; return the paths written (see module docstring).
 
     The outputs are written as one set: ``selection/`` is replaced whole together with
     ``radscores.parquet``, so a run that stops half-way leaves the previous results intact.
     """
-    with staged(study.output, replace=("selection",)) as work:
-        paths = _run(study, work)
+    with staged(study.output, replace=(SELECTION,)) as work:
+        paths = _run(study, study.paths.under(work))
     return {name: study.output / p.relative_to(work) for name, p in paths.items()}
 
 
-def _run(study: Study, dest: Path) -> dict[str, Path]:
+def _run(study: Study, dest: StudyPaths) -> dict[str, Path]:
     cfg, s = study.config, study.config.select
-    seed = cfg.seed + s.seed_offset
-    out, sel = study.output, dest / "selection"
-    sel.mkdir(parents=True, exist_ok=True)
+    seed = stage_seed(study, "select")
+    dest.selection.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(study)
     outcome = manifest.select(pl.col(cfg.patient_id).cast(pl.String).alias("patient_id"),
                               pl.col(cfg.outcome).cast(pl.Int64).alias("outcome"))
     longs = {}
     for fam in s.families:
-        path = out / "features" / f"{fam}.parquet"
+        path = study.paths.feature_table(fam)
         if fam == "radiomics" or path.exists():
             longs[fam] = (read_long(path), path)
     prov = provenance(cfg, "select", {"stage_seed": seed})
@@ -287,15 +346,17 @@ def _run(study: Study, dest: Path) -> dict[str, Path]:
     decisions: dict[str, dict] = {}
     fam_cols: list[str] = []
     fits: dict[str, RoiFit] = {}
+    model = _ModelParts()
     for roi in track([r.name for r in cfg.rois], description="selecting", console=console):
         data, fam_names, icc = _roi_data(study, longs, roi, outcome, icc_rows)
         info, fun, formulas, label, cl, fits[roi] = _fit_roi(study, roi, data, fam_names, icc, seed)
+        model.add(roi, formulas[label], f"radscore_{roi}_{label}.json", data, fam_names)
         decisions[roi] = info
         steps.append(fun)
         if cl is not None:
             classif.append(cl)
         for fam, f in formulas.items():
-            write_formula({**f, "provenance": prov}, inside(sel, f"radscore_{roi}_{fam}.json"))
+            write_formula({**f, "provenance": prov}, dest.formula(f"radscore_{roi}_{fam}"))
             col = f"radscore_{roi}_{fam}"
             rs = apply_formula(f, data).rename({"radscore": col})
             scores = scores.join(rs, on="patient_id", how="left")
@@ -307,26 +368,41 @@ def _run(study: Study, dest: Path) -> dict[str, Path]:
         m = RadscoreLogit().fit(both.select(roi_cols).to_numpy(), both["outcome"].to_numpy())
         f = formula_dict(m, roi_cols, family="combined", n=both.height,
                          events=int(both["outcome"].sum()))
-        write_formula({**f, "provenance": prov}, sel / "radscore_combined.json")
+        write_formula({**f, "provenance": prov}, dest.formula("radscore_combined"))
+        model.combined = f
         scores = scores.join(apply_formula(f, both).rename({"radscore": "radscore_combined"}),
                              on="patient_id", how="left")
     main = [*roi_cols, *(["radscore_combined"] if len(roi_cols) > 1 else [])]
     scores = scores.select("patient_id", "outcome", *main, *fam_cols)
-    paths = {"steps": sel / "steps.parquet", "icc": sel / "icc.parquet",
-             "radscores": dest / "radscores.parquet"}
-    pl.concat(steps).write_parquet(paths["steps"])
+    tables = {"steps": pl.concat(steps), "radscores": scores}
     if icc_rows:
-        pl.concat(icc_rows, how="vertical_relaxed").write_parquet(paths["icc"])
-    else:
-        paths.pop("icc")
-    scores.write_parquet(paths["radscores"])
+        tables["icc"] = pl.concat(icc_rows, how="vertical_relaxed")
     if s.validation_folds:
-        paths["validation"] = sel / "validation.parquet"
-        _validate(study, fits, outcome, seed).write_parquet(paths["validation"])
+        tables["validation"] = _validate(study, fits, outcome, seed)
     if classif:
-        paths["classifiers"] = sel / "classifiers.parquet"
-        pl.concat(classif).write_parquet(paths["classifiers"])
-    write_provenance(sel / "provenance.json", prov)
-    paths["details"] = sel / "details.json"
-    paths["details"].write_text(json.dumps(decisions, indent=2))
+        tables["classifiers"] = pl.concat(classif)
+    paths = {name: dest.radscores if name == "radscores" else dest.selection_file(f"{name}.parquet")
+             for name in tables}
+    for name, table in tables.items():
+        write_atomic(paths[name], table.write_parquet)
+    paths["model"], paths["predictions"] = model.write(study, dest)
+    write_provenance(dest.provenance_of(SELECTION), prov)
+    paths["details"] = write_text_atomic(dest.selection_file("details.json"),
+                                         json.dumps(decisions, indent=2))
     return paths
+
+
+def _run_stage(study: Study, ctx: StageContext) -> StageResult:
+    paths = run(study)
+    return StageResult(SPEC.name, paths, f"{len(paths)} output(s)")
+
+
+SPEC = StageSpec(
+    name="select",
+    settings=("select", "evaluate.conf_level"),
+    upstream=(RADIOMICS, DEEP),
+    outputs=(SELECTION, RADSCORES),
+    run=_run_stage,
+    study_keys=(*CORE_KEYS, "covariates", "comparator"),  # the validated adjusted models
+    description="ICC, the selection chain, Radscores and their full-pipeline validation",
+)

@@ -142,6 +142,8 @@ def _arg(value: Any) -> Any:
     ro = st["ro"]
     if value is None:
         return ro.NULL
+    if isinstance(value, ro.RObjectMixin):  # an R result passed back (a fitted nomogram)
+        return value
     if isinstance(value, pl.DataFrame):
         return to_r(value)
     if isinstance(value, pl.Series):
@@ -168,6 +170,12 @@ def _invoke(function: str, kwargs: dict[str, Any]) -> Any:
         return fn(**args)
     except st["error"] as err:
         raise StatsError(f"{function}: {_r_message(st, err)}") from None
+
+
+def call_object(function: str, **kwargs: Any) -> Any:
+    """The R result itself, for a fit that another call reads (``nomogram_score`` of a
+    ``nomogram``)."""
+    return _invoke(function, kwargs)
 
 
 def call(function: str, **kwargs: Any) -> pl.DataFrame:

@@ -1,0 +1,103 @@
+"""The zou2025 demo end to end: run time, test-cohort AUC beside the latent truth's, and
+the 3D network's training throughput at both presets.
+
+Run: ``python -m bench.zou2025`` (writes a 200-patient demo into a temporary folder, times
+``spinedlr run --report`` on it) or ``python -m bench.zou2025 --study DIR --wall-s S`` to
+summarise a demo already run (DIR/study.yaml, its run timed by the caller). Writes
+``bench/results/zou2025.json``. The throughput numbers are ``bench/classify3d.py``'s
+(``bench/results/classify3d.json``: the cpu preset for whole epochs, the paper preset on the
+CPU for a few steps), copied here so the note on issue 17 has them in one place.
+
+The latent truth's AUC is the AUC of the demo's true linear predictor on the same test
+patients: the best any model can do on this cohort (the outcome adds logistic noise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "zou2025.json"
+THROUGHPUT = HERE / "results" / "classify3d.json"
+
+
+def run_demo(folder: Path, n: int, seed: int) -> tuple[float, float]:
+    """(wall s, child CPU s) of `spinedlr run --report` on a fresh demo in ``folder``."""
+    cli = [sys.executable, "-m", "spinedlr.cli"]
+    subprocess.run([*cli, "demo", str(folder), "--design", "zou2025", "--n", str(n), "--seed",
+                    str(seed)], check=True, cwd=HERE.parent)
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([*cli, "run", str(folder / "study.yaml"), "--report"], check=True, cwd=HERE.parent)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return time.perf_counter() - t0, cpu
+
+
+def _auc_row(auc: pl.DataFrame, cohort: str, score: str) -> dict:
+    r = auc.filter((pl.col("cohort") == cohort) & (pl.col("score") == score)).row(0, named=True)
+    return {k: round(r[k], 4) for k in ("auc", "auc_lower", "auc_upper")}
+
+
+def summarise(folder: Path, wall_s: float | None, cpu_s: float | None) -> dict:
+    """The numbers of one run of the demo in ``folder``."""
+    from spinedlr.stats import roc_summary
+
+    fusion = folder / "out" / "fusion"
+    auc = pl.read_parquet(fusion / "auc.parquet")
+    cohorts = pl.read_parquet(fusion / "cohorts.parquet")
+    truth = pl.read_parquet(folder / "truth.parquet").join(cohorts, on="patient_id")
+    test = truth.filter(pl.col("cohort") == "test")
+    latent = roc_summary(test.select("linear_predictor", "outcome"), "linear_predictor", "outcome")
+    run = dict(pl.read_parquet(fusion / "run.parquet").iter_rows())
+    readers = pl.read_parquet(fusion / "readers.parquet")
+    kappa = pl.read_parquet(fusion / "kappa.parquet")
+    nets = pl.read_parquet(fusion / "networks.parquet")
+    return {
+        "n": cohorts.height, "events": int(cohorts["outcome"].sum()),
+        "cohorts": {c: int(v) for c, v in cohorts["cohort"].value_counts().iter_rows()},
+        "test_auc": {m: _auc_row(auc, "test", m) for m in auc["score"].unique(maintain_order=True)},
+        "latent_truth_test_auc": {k: round(latent[k][0], 4) for k in ("auc", "auc_lower", "auc_upper")},
+        "validation_auc_combined": _auc_row(auc, "validation", "combined"),
+        "winner": run["winner"], "preset": run["preset"], "network": run["network"],
+        "readers_test_accuracy": {r["reader"]: round(r["accuracy"], 4) for r in readers.iter_rows(named=True)},
+        "surgeons_kappa_test": round(kappa["kappa"][0], 4) if kappa.height else None,
+        "networks": nets.select("roi", "parameters", "best_epoch", "best_validation_auc", "seconds").to_dicts(),
+        "fusion_stage_s": float(run["seconds"]),
+        "run_report_wall_s": None if wall_s is None else round(wall_s, 1),
+        "run_report_cpu_s": None if cpu_s is None else round(cpu_s, 1),
+        "cpus": os.cpu_count(), "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "throughput_3d": json.loads(THROUGHPUT.read_text())["throughput"],
+        "throughput_source": "bench/results/classify3d.json (bench/classify3d.py)",
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--study", type=Path, help="a demo folder already run (skips the run)")
+    p.add_argument("--wall-s", type=float, help="the timed wall seconds of that run")
+    p.add_argument("--cpu-s", type=float, help="the timed CPU seconds of that run")
+    p.add_argument("--n", type=int, default=200)
+    args = p.parse_args()
+    if args.study:
+        result = summarise(args.study, args.wall_s, args.cpu_s)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            wall, cpu = run_demo(Path(tmp) / "zou", args.n, 0)
+            result = summarise(Path(tmp) / "zou", wall, cpu)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""External validation: the frozen model scored on another cohort (spinedlr.external.stage)."""

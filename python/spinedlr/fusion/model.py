@@ -1,0 +1,140 @@
+"""Everything fitted in the fusion stage, fitted on the training cohort only.
+
+The chains are scikit-learn Pipelines of spinedlr.select transformers, so the classifier
+comparison can refit them inside every one of its folds:
+
+* radiomics: drop constants -> robust (or z-score) normalisation -> F-test (p > 0.05
+  removed) -> Pearson |r| > 0.9 greedy deletion -> 10-fold LASSO (Zou et al.);
+* deep: drop constants -> z-score -> PCA -> LASSO (the paper's order for the pooled
+  features of the 3D network).
+
+Then (``fit_models``): the registry's classifiers of ``design.models`` compared by grid
+search inside k-fold CV on the training cohort (spinedlr.compare.grid, chains refitted in
+each fold); the top-k vote's winner, tuned on all training rows, gives each family's
+signature — out-of-fold probabilities on the training cohort, the refitted model's on the
+validation and test cohorts (spinedlr.select.signature); the combined model is a logistic
+regression of the signatures and the clinical variables, and a clinical-only model is
+fitted beside it as the comparator. Validation and test rows are only ever transformed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from spinedlr.compare.grid import Cohort, Comparison, compare_classifiers
+from spinedlr.design.models import REGISTRY, fit_model
+from spinedlr.fusion.settings import FusionSettings
+from spinedlr.select.embedded import LassoSelector
+from spinedlr.select.filters import DropConstant
+from spinedlr.select.fusion import DeepPCA, ZScore
+from spinedlr.select.normalise import RobustNormaliser
+from spinedlr.select.redundancy import GreedyRedundancyDeletion
+from spinedlr.select.screening import FTestScreen
+from spinedlr.select.signature import OutOfFoldSignature
+
+SIGNATURES = {"radiomics": "rad_sign", "deep": "dl_sign"}
+"""Feature family -> its signature's column."""
+
+
+def radiomics_chain(fs: FusionSettings, seed: int) -> Pipeline:
+    """The radiomics selection chain (see module docstring)."""
+    norm = {"robust": [("normalise", RobustNormaliser())], "zscore": [("normalise", ZScore())],
+            "none": []}[fs.normalise]
+    return Pipeline([("constant", DropConstant()), *norm, ("f_test", FTestScreen(fs.f_test_p)),
+                     ("pearson", GreedyRedundancyDeletion(fs.pearson_threshold, "pearson")),
+                     ("lasso", LassoSelector(folds=fs.lasso_folds, random_state=seed))])
+
+
+def deep_chain(fs: FusionSettings, seed: int, n_rows: int, n_columns: int) -> Pipeline:
+    """The deep chain; the PCA keeps at most ``fusion.deep_pca`` components, fewer when the
+    smallest training set it is fitted on (one comparison fold) has fewer rows or columns."""
+    rows_in_fold = n_rows - -(-n_rows // fs.cv_folds)
+    k = max(1, min(fs.deep_pca, n_columns, rows_in_fold - 1))
+    return Pipeline([("constant", DropConstant()), ("zscore", ZScore()),
+                     ("pca", DeepPCA(k, prefix="pc")),
+                     ("lasso", LassoSelector(folds=fs.lasso_folds, random_state=seed))])
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What ``fit_models`` returns: the comparison, selected features per family, the
+    signature and model scores of every patient, and the winner's tuned parameters."""
+
+    comparison: Comparison
+    selected: dict[str, list[str]]
+    scores: pl.DataFrame
+    params: dict[str, dict]
+    combined_terms: list[str]
+
+
+def _selected(chain: Pipeline, names: list[str]) -> list[str]:
+    """Selected feature names (radiomics) or principal components (deep) of a fitted chain."""
+    return [str(n) for n in chain[:-1].get_feature_names_out(names)[chain[-1].get_support()]]
+
+
+def _signature(family: str, chain: Pipeline, spec, grid, X: np.ndarray, y: np.ndarray,
+               train: np.ndarray, fs: FusionSettings, folds: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Chain and winner tuned on the training rows; out-of-fold signature there, the refitted
+    model's probability elsewhere."""
+    chain = clone(chain).fit(X[train], y[train])
+    Z = chain.transform(X)
+    tuned = fit_model(spec, Z[train], y[train], None, grid=grid, folds=folds, seed=seed)
+    sig = OutOfFoldSignature(clone(tuned.best_estimator_), cv=fs.signature_folds,
+                             name=SIGNATURES[family], random_state=seed)
+    out = np.empty(len(y))
+    out[train] = sig.fit_transform(Z[train], y[train])[:, 0]
+    out[~train] = sig.transform(Z[~train])[:, 0]
+    best = {k.removeprefix(spec.prefix): v for k, v in tuned.best_params_.items()}
+    return out, {"chain": chain, "params": best}
+
+
+def _logit(X: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """A standardised logistic regression fitted on the training rows; P(y = 1) of all rows."""
+    model = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(max_iter=5000))])
+    return model.fit(X[train], y[train]).predict_proba(X)[:, 1]
+
+
+def fit_models(features: dict[str, pl.DataFrame], clinical: pl.DataFrame, y: np.ndarray,
+               train: np.ndarray, fs: FusionSettings, models: list[str],
+               grids: dict[str, dict], search_folds: int, seed: int) -> Fitted:
+    """Compare, select, build signatures and the combined model (module docstring).
+
+    ``features``: family -> one row per patient (rows aligned with ``y`` and ``train``);
+    ``clinical``: the coded clinical columns of the combined model, same rows.
+    """
+    chains = {"radiomics": radiomics_chain(fs, seed)}
+    if "deep" in features:
+        chains["deep"] = deep_chain(fs, seed, int(train.sum()), features["deep"].width)
+    table = pl.concat([features[f].rename(lambda c, f=f: f"{f}:{c}") for f in chains],
+                      how="horizontal")
+    sets = {f: [f"{f}:{c}" for c in features[f].columns] for f in chains}
+    with warnings.catch_warnings():  # an MLP grid point stopping at max_iter is not news
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        comparison = compare_classifiers(
+            Cohort(table.filter(pl.Series(train)), y[train]), sets, models=models,
+            selection=chains, grids=grids or None, folds=fs.cv_folds, inner_folds=search_folds,
+            seed=seed, vote_k=min(3, len(models)), rank_by="cv", progress=False)
+    spec, grid = REGISTRY[comparison.winner], grids.get(comparison.winner)
+    scores: dict[str, np.ndarray] = {}
+    selected, params = {}, {}
+    for family, chain in chains.items():
+        X = features[family].to_numpy().astype(float)
+        scores[SIGNATURES[family]], fit = _signature(family, chain, spec, grid, X, y, train, fs,
+                                                     search_folds, seed)
+        selected[family] = _selected(fit["chain"], features[family].columns)
+        params[family] = fit["params"]
+    C = clinical.to_numpy().astype(float)
+    scores["clinical"] = _logit(C, y, train)
+    sig = np.column_stack([scores[SIGNATURES[f]] for f in chains])
+    scores["combined"] = _logit(np.column_stack([sig, C]), y, train)
+    terms = [SIGNATURES[f] for f in chains] + clinical.columns
+    return Fitted(comparison, selected, pl.DataFrame(scores), params, terms)

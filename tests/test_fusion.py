@@ -1,0 +1,144 @@
+"""The fusion stage's parts (issue 17): cohorts, train-only fitting, design support.
+
+The leakage tests follow tests/test_select_leakage.py: a step that saw validation or test
+rows would change when only those rows change, and on pure noise an honestly fitted model
+predicts nothing on the held-out cohorts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from spinedlr.design import settings as ds
+from spinedlr.design.support import fixed_split, unsupported_fusion
+from spinedlr.errors import InputError
+from spinedlr.fusion.cohorts import assign_cohorts, cohort_table
+from spinedlr.fusion.features import feature_counts
+from spinedlr.fusion.model import fit_models
+from spinedlr.fusion.settings import FusionSettings
+from spinedlr.pipeline import STAGES
+from spinedlr.stats import fast_auc
+
+FAST = FusionSettings(cv_folds=3, lasso_folds=3, signature_folds=3, deep_pca=4)
+
+
+def _cohort(seed: int, n: int = 90, events: int = 30):
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=np.int64)
+    y[rng.choice(n, events, replace=False)] = 1
+    ids = [f"P{i:03d}" for i in range(n)]
+    return ids, y, rng
+
+
+def _fit(features, clinical, y, train, models=("lr",)):
+    return fit_models(features, clinical, y, train, FAST, list(models), {}, 2, seed=0)
+
+
+def _inputs(rng, y, signal: float):
+    n = len(y)
+    rad = rng.normal(size=(n, 40))
+    rad[:, :3] += signal * y[:, None]
+    deep = rng.normal(size=(n, 12))
+    deep[:, 0] += signal * y
+    names = [f"roi{i % 2}__img{i % 3}__f{i}" for i in range(40)]
+    return ({"radiomics": pl.DataFrame(rad, schema=names),
+             "deep": pl.DataFrame(deep, schema=[f"roi0__dl3d_{i}" for i in range(12)])},
+            pl.DataFrame({"age": rng.normal(60, 9, n)}))
+
+
+def test_fixed_split_is_stratified_by_patient_and_seeded() -> None:
+    ids, y, _ = _cohort(0, n=200, events=50)
+    v = ds.Fixed(scheme="fixed", train=0.7, validation=0.2, test=0.1)
+    a = assign_cohorts(ids, y, v, seed=3)
+    assert a.equals(assign_cohorts(ids, y, v, seed=3))
+    assert not a.equals(assign_cohorts(ids, y, v, seed=4))
+    counts = a.group_by("cohort").agg(pl.len(), pl.col("outcome").sum()).sort("cohort")
+    got = {r["cohort"]: (r["len"], r["outcome"]) for r in counts.iter_rows(named=True)}
+    # each class cut 7:2:1 on its own (50 events: 35/10/5; 150 others: 105/30/15)
+    assert got == {"training": (140, 35), "validation": (40, 10), "test": (20, 5)}
+    assert a["patient_id"].n_unique() == 200
+
+
+def test_split_by_centre_follows_the_column_and_refuses_one_class_test() -> None:
+    ids, y, _ = _cohort(1, n=60, events=20)
+    centre = ["a"] * 30 + ["b"] * 20 + ["c"] * 10
+    v = ds.ByColumn(scheme="by_column", column="centre",
+                    roles={"a": "train", "b": "validation", "c": "test"})
+    y[50:] = [1, 0, 0, 1, 0, 1, 0, 0, 0, 1]
+    a = assign_cohorts(ids, y, v, seed=0, column=centre)
+    assert a["cohort"].to_list() == ["training"] * 30 + ["validation"] * 20 + ["test"] * 10
+    summary = cohort_table(a, centre)
+    assert summary.select("cohort", "centre", "n").rows() == [
+        ("training", "a", 30), ("validation", "b", 20), ("test", "c", 10)]
+    y[50:] = 0
+    with pytest.raises(InputError, match="test cohort"):
+        assign_cohorts(ids, y, v, seed=0, column=centre)
+
+
+def test_feature_counts_per_roi_and_image() -> None:
+    names = ["vb__ct__a", "vb__ct__b", "vb__t1__a", "disc__t2__a"]
+    counts = feature_counts(names, ["vb__ct__b", "disc__t2__a"])
+    assert counts.rows() == [("vb", "ct", 2, 1), ("vb", "t1", 1, 0), ("disc", "t2", 1, 1)]
+
+
+def test_every_step_is_fitted_on_the_training_cohort_only() -> None:
+    """Replacing every validation and test row (features, clinical values and outcomes)
+    changes nothing that was fitted: selected features, the comparison, every training
+    patient's signature and model score."""
+    ids, y, rng = _cohort(2)
+    train = np.zeros(len(y), dtype=bool)
+    train[rng.permutation(len(y))[:60]] = True
+    features, clinical = _inputs(rng, y, signal=1.0)
+    base = _fit(features, clinical, y, train)
+    other = np.random.default_rng(99)
+    held = ~train
+    swapped = {k: v.with_columns([pl.when(pl.Series(held)).then(pl.Series(other.normal(size=len(y)) * 5))
+                                  .otherwise(pl.col(c)).alias(c) for c in v.columns])
+               for k, v in features.items()}
+    clin2 = clinical.with_columns(pl.when(pl.Series(held)).then(pl.lit(99.0)).otherwise(pl.col("age")).alias("age"))
+    y2 = np.where(held, 1 - y, y)
+    moved = _fit(swapped, clin2, y2, train)
+    assert moved.selected == base.selected and base.selected["radiomics"]
+    assert moved.comparison.summary.equals(base.comparison.summary)
+    assert moved.params == base.params
+    for m in ("rad_sign", "dl_sign", "clinical", "combined"):
+        np.testing.assert_array_equal(moved.scores[m].to_numpy()[train], base.scores[m].to_numpy()[train])
+        assert not np.allclose(moved.scores[m].to_numpy()[held], base.scores[m].to_numpy()[held]), m
+
+
+def test_on_pure_noise_the_held_out_auc_is_chance() -> None:
+    """Selecting on every patient first would make noise look predictive; fitted on the
+    training cohort alone, the held-out AUC of the combined model stays near 0.5."""
+    aucs = []
+    for seed in (3, 4, 5):
+        ids, y, rng = _cohort(seed, n=120, events=40)
+        train = np.zeros(len(y), dtype=bool)
+        train[rng.permutation(len(y))[:80]] = True
+        features, clinical = _inputs(rng, y, signal=0.0)
+        fit = _fit(features, clinical, y, train)
+        aucs.append(fast_auc(y[~train], fit.scores["combined"].to_numpy()[~train]))
+        # the signatures are out-of-fold on training: noise must not look good there either
+        assert fast_auc(y[train], fit.scores["rad_sign"].to_numpy()[train]) < 0.75
+    assert abs(np.mean(aucs) - 0.5) < 0.12, aucs
+
+
+def test_zou_design_runs_the_fusion_stage_instead_of_select_and_evaluate() -> None:
+    from spinedlr.demo.zou2025 import zou_config
+
+    design = zou_config(0).design
+    assert fixed_split(design) and unsupported_fusion(design, "subsidence") == []
+    assert not fixed_split(ds.DesignSettings())
+    bad = design.model_copy(update={"calibration": "isotonic"})
+    assert any("calibration" in line for line in unsupported_fusion(bad, "subsidence"))
+
+    class _S:  # what StageSpec.active reads of a study
+        def __init__(self, cfg):
+            self.config = cfg
+
+    cfg = zou_config(0)
+    active = {s.name for s in STAGES if s.active(_S(cfg))}
+    assert active == {"extract", "fusion"}  # segment off in the demo; no Radscore stages
+    ref = cfg.model_copy(update={"design": ds.DesignSettings()})
+    assert "fusion" not in {s.name for s in STAGES if s.active(_S(ref))}
