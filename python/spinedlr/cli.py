@@ -131,11 +131,11 @@ def run(
     report: bool = typer.Option(False, "--report", help="Render the HTML report at the end."),
     force: bool = typer.Option(False, "--force", help="Re-run stages even if inputs are unchanged."),
     only: list[StageName] = typer.Option(
-        None, "--only", help="Run only this stage (repeatable); the others are left as they are."
+        None, "--only", help="Run only this stage (repeatable): "
+        f"{', '.join(s.name for s in STAGES)}; the others are left as they are."
     ),
 ) -> None:
-    """Run every stage (segment, extract, deep, select, evaluate; grading for a per-disc
-    multi-class design), skipping unchanged ones."""
+    """Run every stage the study's design uses, in order, skipping unchanged ones."""
     from spinedlr.config import load_study
 
     s = load_study(study)
