@@ -23,6 +23,7 @@ training (out-of-fold) and external cohorts.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -32,6 +33,7 @@ import polars as pl
 from joblib import Parallel, delayed
 from rich.progress import Progress
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from spinedlr.compare.delong import delong_matrix
@@ -129,13 +131,19 @@ def _pair(fs: str, selection: Pipeline | None, spec: ModelSpec, grid: dict | Non
           X_ext: np.ndarray | None, y_ext: np.ndarray | None, inner_folds: int,
           seed: int) -> tuple[tuple[str, str], list[pl.DataFrame], dict | None]:
     """One (feature set, model): its out-of-fold rows and, with an external cohort, the rows of
-    the model refitted on all training rows and its chosen hyper-parameters."""
-    rows = [_rows(fs, spec.name, "cv", y, _out_of_fold(selection, spec, grid, X, y, groups, splits,
-                                                        inner_folds, seed))]
-    best = None
-    if X_ext is not None:
-        p, best = _fit_predict(selection, spec, grid, X, y, groups, X_ext, inner_folds, seed)
-        rows.append(_rows(fs, spec.name, "external", y_ext, p))
+    the model refitted on all training rows and its chosen hyper-parameters.
+
+    Convergence warnings are silenced here, in the process that fits (a worker when
+    ``n_jobs > 1``): an MLP or LASSO grid point stopping at its iteration limit is one point
+    of a search that picks by CV AUC, not news for the console (dozens per comparison)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        rows = [_rows(fs, spec.name, "cv", y, _out_of_fold(selection, spec, grid, X, y, groups,
+                                                            splits, inner_folds, seed))]
+        best = None
+        if X_ext is not None:
+            p, best = _fit_predict(selection, spec, grid, X, y, groups, X_ext, inner_folds, seed)
+            rows.append(_rows(fs, spec.name, "external", y_ext, p))
     return (fs, spec.name), rows, best
 
 
