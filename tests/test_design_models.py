@@ -183,3 +183,25 @@ def test_multiclass_search_scorer_survives_a_fold_without_a_class():
     y_rare[groups < 3] = 2  # three patients only
     search = fit_model(REGISTRY["lr"], X, y_rare, groups, folds=5)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_out_of_fold_calibration_maps_the_models_probabilities():
+    """calibrate_out_of_fold: temperature keeps every row's most probable class, isotonic
+    rows sum to one; a missing out-of-fold row or a validation-split method is refused."""
+    from spinedlr.design.calibration import calibrate_out_of_fold
+
+    X, y, groups = _data(n_patients=120, classes=3, seed=2)
+    spec = REGISTRY["lr"]
+    oof = cross_val_proba(spec, X, y, groups, PatientKFold(5, random_state=0), folds=2, grid={"C": [1.0]})
+    model = fit_model(spec, X, y, groups, folds=2, grid={"C": [1.0]})
+    X_new = _data(n_patients=30, classes=3, seed=9)[0]
+    raw = model.predict_proba(X_new)
+    temp = calibrate_out_of_fold(model, oof, y, "temperature_cv").predict_proba(X_new)
+    np.testing.assert_array_equal(temp.argmax(axis=1), raw.argmax(axis=1))
+    assert not np.allclose(temp, raw)
+    iso = calibrate_out_of_fold(model, oof, y, "isotonic_cv").predict_proba(X_new)
+    np.testing.assert_allclose(iso.sum(axis=1), 1, atol=1e-9)
+    with pytest.raises(ValueError, match="out-of-fold prediction"):
+        calibrate_out_of_fold(model, np.vstack([oof[:-1], np.full(3, np.nan)]), y, "isotonic_cv")
+    with pytest.raises(ValueError, match="isotonic_cv"):
+        calibrate_out_of_fold(model, oof, y, "isotonic")

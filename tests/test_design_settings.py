@@ -48,6 +48,9 @@ def test_the_other_studies_designs_validate():
     _config({"validation": {"scheme": "by_column", "column": "centre",
                             "roles": {"A": "train", "B": "validation", "C": "test"}},
              "calibration": "sigmoid", "models": [{"name": "adaboost"}]})
+    # an out-of-fold map needs no validation rows: the training rows' own folds give it
+    assert _config({"validation": {"scheme": "kfold"}, "models": [{"name": "lr"}],
+                    "calibration": "temperature_cv"}).design.calibration == "temperature_cv"
 
 
 def test_settings_are_immutable_and_strict():
@@ -64,7 +67,9 @@ def test_settings_are_immutable_and_strict():
         ({"outcome": {"kind": "ordinal", "classes": [1, 2, 3]}},
          "radscore model needs a binary outcome; outcome.kind is ordinal"),
         ({"calibration": "isotonic", "validation": {"scheme": "kfold"}},
-         "calibration isotonic is fitted on a validation split"),
+         "calibration isotonic is fitted on a validation split.*or the out-of-fold isotonic_cv"),
+        ({"calibration": "temperature", "validation": {"scheme": "kfold"}},
+         "calibration temperature is fitted on a validation split"),
         ({"calibration": "sigmoid", "validation": {"scheme": "fixed", "train": 0.7,
                                                     "validation": 0, "test": 0.3}},
          "calibration sigmoid is fitted on a validation split"),

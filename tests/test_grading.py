@@ -197,3 +197,66 @@ def test_binary_probs_sum_grades_and_stay_in_unit_interval():
     P = np.array([[0.1, 0.2, 0.3, 0.25, 0.15], [0.0, 0.0, 0.0, 0.6, 0.4 + 1e-15]])
     B = metrics.binary_probs(P)
     assert B[0] == pytest.approx([0.6, 0.4]) and B[1].tolist() == [0.0, 1.0]
+
+
+def _memorising_table(patients: int = 60, seed: int = 0) -> pl.DataFrame:
+    """Three near-identical discs per patient and a grade drawn per patient, independent of
+    the features: only having seen the patient predicts its grade."""
+    rng = np.random.default_rng(seed)
+    grade = np.repeat(rng.permutation(np.arange(patients) % 5 + 1), 3)
+    X = np.repeat(rng.normal(size=(patients, 4)), 3, axis=0) + rng.normal(0, 0.01, (3 * patients, 4))
+    return pl.DataFrame({"patient_id": np.repeat([f"P{i:02d}" for i in range(patients)], 3),
+                         "pfirrmann": grade, **{f"base_f{i}": X[:, i] for i in range(4)}})
+
+
+def _nearest_neighbour():
+    """A grading model that memorises: 1-NN on the baseline columns, nothing to search."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from spinedlr.grading.fit import GradingModel
+
+    return GradingModel("nn1", ("baseline",), lambda columns, seed: make_pipeline(KNeighborsClassifier(1)), {})
+
+
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored by KFold")
+def test_out_of_fold_calibration_sees_each_patient_only_from_other_patients():
+    """isotonic_cv on a model that memorises patients: its out-of-fold predictions come from
+    other patients, so they are right at chance only and the map flattens the 1-NN's 0/1
+    probabilities towards the grades' shares. Out-of-fold predictions split by disc (a
+    patient's twin discs on both sides) look perfect and keep them at 0/1: the check fails."""
+    from sklearn.model_selection import KFold
+
+    from spinedlr.design.calibration import calibrate_out_of_fold
+    from spinedlr.grading.fit import N_CLASSES, design_matrix
+    from spinedlr.grading.holdout import fit_calibrated
+
+    t, model = _memorising_table(), _nearest_neighbour()
+    roles = holdout_roles(t, seed=0)
+    fitted, cal = fit_calibrated(model, t, roles["train"], roles["validation"], "isotonic_cv")
+    Xt, _, _ = design_matrix(model, t[roles["test"]])
+    assert fitted.predict_proba(Xt).max(axis=1).min() == 1.0  # the model alone: certain
+    P = cal.predict_proba(Xt)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+    assert P.max(axis=1).mean() < 0.5
+    rows = t[np.sort(np.concatenate([roles["train"], roles["validation"]]))]
+    by_disc, _ = cross_val_proba(model, rows, KFold(5, shuffle=True, random_state=0))
+    leaky = calibrate_out_of_fold(fitted.best_estimator_, by_disc, design_matrix(model, rows)[1], "isotonic_cv")
+    assert leaky.predict_proba(Xt).max(axis=1).mean() > 0.9
+    assert P.shape == (len(Xt), N_CLASSES)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "isotonic_cv"])
+def test_calibrated_holdout_model_never_sees_the_test_patients(method):
+    """The test patients' grades play no part: shuffling them leaves every prediction equal."""
+    from spinedlr.grading.fit import design_matrix
+    from spinedlr.grading.holdout import fit_calibrated
+
+    t, model = _memorising_table(seed=1), _nearest_neighbour()
+    roles = holdout_roles(t, seed=0)
+    grades = t["pfirrmann"].to_numpy().copy()
+    grades[roles["test"]] = np.random.default_rng(0).permutation(grades[roles["test"]])
+    shuffled = t.with_columns(pl.Series("pfirrmann", grades))
+    Xt, _, _ = design_matrix(model, t[roles["test"]])
+    P = [fit_calibrated(model, tab, roles["train"], roles["validation"], method)[1].predict_proba(Xt)
+         for tab in (t, shuffled)]
+    np.testing.assert_array_equal(P[0], P[1])

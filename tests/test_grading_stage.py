@@ -5,6 +5,7 @@ spinedlr.grading computes itself on the same rows and seed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def test_the_spider_study_validates_and_runs_the_grading_stage_only():
     study = load_study(STUDY)
     require_supported(study)
     assert [s.name for s in STAGES if s.active(study)] == ["grading"]
-    assert study.config.grading.bootstrap == 500 and study.config.design.calibration == "isotonic"
+    assert study.config.grading.bootstrap == 500 and study.config.design.calibration == "temperature"
     with pytest.raises(Exception):  # frozen after validation
         study.config.grading.cv_folds = 2
 
@@ -49,7 +50,7 @@ def test_the_grading_models_named_in_settings_are_the_fitted_ones():
 
 
 @pytest.mark.parametrize("changes, says", [
-    ({"design": {"calibration": "sigmoid"}}, "calibrates isotonic"),
+    ({"design": {"calibration": "none"}}, "design.calibration none: the grading stage calibrates"),
     ({"design": {"models": [{"name": "svm"}]}}, "design.models svm"),
     ({"design": {"validation": {"scheme": "kfold", "folds": 5}, "calibration": "none"}},
      "fixed train/validation/test"),
@@ -129,4 +130,8 @@ def test_the_stage_writes_its_tables_and_its_cv_is_grading_fits(tmp_path):
     assert set(holdout["probabilities"]) == {"uncalibrated", "calibrated"}
     macro = holdout.filter((pl.col("metric") == "macro_auroc") & (pl.col("probabilities") == "calibrated"))
     assert macro.height == 1 and macro["lower"][0] <= macro["estimate"][0] <= macro["upper"][0]
+    # the summary and the frozen model's record name the calibration the design asked for
+    method = cfg["design"]["calibration"]
+    assert json.loads(p.grading_summary.read_text())["holdout"]["lr"]["calibration"] == method
+    assert json.loads(p.grading_model.read_text())["calibration"] == method
     assert dict(run_pipeline(study))["grading"] == "skipped"  # unchanged inputs and settings

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from spinedlr.design.calibration import METHODS as CALIBRATIONS
+from spinedlr.design.calibration import SPLIT_METHODS as SPLIT_CALIBRATIONS
 from spinedlr.design.models import MODEL_NAMES, check_grid
 from spinedlr.settings import Settings
 
@@ -181,8 +183,11 @@ class DesignSettings(Frozen):
     models: list[ModelSettings] = Field(default_factory=lambda: [ModelSettings(name="radscore")])
     search_folds: int = Field(5, ge=2, description="Patient-grouped folds of the hyper-parameter "
                               "search inside each training set.")
-    calibration: Literal["none", "isotonic", "sigmoid"] = Field(
-        "none", description="Post-hoc calibration, fitted on the validation rows only.")
+    calibration: Literal[CALIBRATIONS] = Field(  # type: ignore[valid-type]
+        "none", description="Post-hoc calibration: isotonic, sigmoid or temperature fitted on "
+        "the validation rows only; isotonic_cv, sigmoid_cv or temperature_cv fitted on "
+        "patient-grouped out-of-fold predictions of the training rows (train and validation "
+        "patients together), the model refitted on all of them; none.")
 
     @model_validator(mode="after")
     def _combinations(self) -> "DesignSettings":
@@ -192,10 +197,10 @@ class DesignSettings(Frozen):
         if "radscore" in names and self.outcome.kind != "binary":
             raise ValueError(f"the radscore model needs a binary outcome; outcome.kind is "
                              f"{self.outcome.kind} (choose e.g. lr, random_forest, lightgbm)")
-        if self.calibration != "none" and not has_validation_role(self.validation):
+        if self.calibration in SPLIT_CALIBRATIONS and not has_validation_role(self.validation):
             raise ValueError(f"calibration {self.calibration} is fitted on a validation split: "
                              "use validation.scheme fixed (validation > 0) or by_column with a "
-                             "validation role")
+                             f"validation role, or the out-of-fold {self.calibration}_cv")
         return self
 
 

@@ -90,7 +90,7 @@ GRADING = "the grading stage"
 def unsupported_grading(design: ds.DesignSettings, patient_id: str) -> list[str]:
     """One line per axis of a per-unit multi-class design that the grading stage cannot run:
     it grades Pfirrmann 1-5 per disc (spinedlr.grading), with a fixed patient-level
-    train/validation/test split, isotonic calibration and its own models and grids."""
+    train/validation/test split, a calibration and its own models and grids."""
     from spinedlr.grading.features import DISC_KEYS
     from spinedlr.grading.metrics import GRADES
     from spinedlr.grading.settings import GRADING_MODELS
@@ -110,8 +110,9 @@ def unsupported_grading(design: ds.DesignSettings, patient_id: str) -> list[str]
     if bad:
         out.append(f"design.models {', '.join(bad)}: {GRADING} fits "
                    f"{', '.join(GRADING_MODELS)} with their own grids")
-    if design.calibration != "isotonic":
-        out.append(f"design.calibration {design.calibration}: {GRADING} calibrates isotonic")
+    if design.calibration == "none":
+        out.append(f"design.calibration none: {GRADING} calibrates (isotonic, sigmoid or "
+                   "temperature, on the validation patients or out of fold: *_cv)")
     return out
 
 

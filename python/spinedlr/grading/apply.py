@@ -6,7 +6,7 @@ the study's own code (``features.feature_table``) from its own rows: the patient
 features compare a disc with the *same patient's* other discs, so give every disc of a
 patient, as the study had them. Only discs with a T2 crop are graded (as in the study); the
 others are named on the console. Nothing is refitted: the model, its LASSO selection and its
-isotonic calibration are the ones the grading stage saved (``frozen``).
+calibration map (the record's ``calibration``) are the ones the grading stage saved (``frozen``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def apply_grading(study: Study, manifest: Path, out: Path, name: str | None = No
             f"{r['patient_id']}/{r['ivd_label']}" for r in skipped.head(10).iter_rows(named=True)))
     table, _ = feature_table(manifest.resolve().parent, None, stage_seed(study, "grading"),
                              manifest=manifest.name, deep=frozen.needs_deep)
+    console.print(f"model {frozen.record['model']}, calibration {frozen.record['calibration']}")
     predicted = frozen.predict(table)
     outcome = study.config.outcome
     if outcome in table.columns:
@@ -67,6 +68,6 @@ def apply_grading(study: Study, manifest: Path, out: Path, name: str | None = No
     write_atomic(folder / "predictions.parquet", predicted.write_parquet)
     write_provenance(folder / "provenance.json", provenance(study.config, "apply", {
         "manifest": str(manifest.resolve()), "out": str(out), "units": predicted.height,
-        "model": frozen.record["model"],
+        "model": frozen.record["model"], "calibration": frozen.record["calibration"],
         "record": hashlib.sha256(study.paths.grading_model.read_bytes()).hexdigest()}))
     return predicted

@@ -1,9 +1,10 @@
 """The grading study's frozen model: what `spinedlr apply` scores new discs with.
 
 The grading stage saves one model, the design model with the best patient-grouped CV macro
-AUROC (chosen by CV, never by the single hold-out split): its pipeline fitted on the training
-patients with its isotonic calibration on the validation patients, exactly the estimator
-whose test-split probabilities the report shows. ``grading/model.joblib`` holds the
+AUROC (chosen by CV, never by the single hold-out split) with the study's calibration
+(``design.calibration``: e.g. fitted on the training patients with an isotonic map on the
+validation patients, or ``isotonic_cv``: fitted on both with a map on their out-of-fold
+predictions), exactly the estimator whose test-split probabilities the report shows. ``grading/model.joblib`` holds the
 estimator; ``grading/model.json`` records what is needed to use it and to refuse misuse:
 the feature columns in order, the grades, the feature version, the seed and the deep
 weights the features were made with, and the SHA-256 of the joblib file (so a replaced or
@@ -36,13 +37,14 @@ def _sha256(path: Path) -> str:
 
 
 def save_frozen(record: Path, estimator, model: str, columns: list[str], seed: int,
-                weights: str, families: tuple[str, ...]) -> None:
-    """Write the estimator (joblib) and its record (json) under ``record``'s folder."""
+                weights: str, families: tuple[str, ...], calibration: str) -> None:
+    """Write the estimator (joblib) and its record (json, naming its ``calibration``) under
+    ``record``'s folder."""
     blob = record.with_suffix(".joblib")
     write_atomic(blob, lambda tmp: joblib.dump(estimator, tmp))
     write_text_atomic(record, json.dumps({
         "version": RECORD_VERSION, "kind": KIND, "model": model, "grades": list(GRADES),
-        "columns": columns, "families": list(families), "calibration": "isotonic",
+        "columns": columns, "families": list(families), "calibration": calibration,
         "feature_version": FEATURE_VERSION, "seed": seed, "deep_weights": weights,
         "unit_keys": ["patient_id", "ivd_label"], "predicted": "argmax",
         "estimator": {"file": blob.name, "sha256": _sha256(blob)},

@@ -95,6 +95,7 @@ def crops_figure(study: Study, dest: Path, per_grade: int = EXAMPLES_PER_GRADE) 
 def study_facts(study: Study, summary: dict) -> dict:
     """What the report's text states: names, settings and the cohort, from config and summary."""
     from spinedlr.grading.fit import MODELS
+    from spinedlr.grading.holdout import describe_calibration
 
     cfg = study.config
     v = cfg.design.validation
@@ -107,6 +108,9 @@ def study_facts(study: Study, summary: dict) -> dict:
         "holdout_patients": summary["holdout"][summary["primary_model"]]["n_patients"],
         "bootstrap": cfg.grading.bootstrap, "cv_folds": cfg.grading.cv_folds,
         "cv_repeats": cfg.grading.cv_repeats, "loso_model": cfg.grading.loso_model,
+        "calibration": cfg.design.calibration,
+        "calibration_label": describe_calibration(cfg.design.calibration)[0],
+        "calibration_text": describe_calibration(cfg.design.calibration)[1],
         "binary_threshold": BINARY_THRESHOLD, "high_from": HIGH_FROM, "reliability_bins": RELIABILITY_BINS,
         "deep_models": [n for n in summary["models"] if "deep" in MODELS[n].families],
         "t1_models": [n for n in summary["models"] if "t1" in MODELS[n].families],

@@ -2,7 +2,7 @@
 
 Why the stage writes them rather than the report computing them: the report is a knitr
 document that only reads prepared CSVs, and every number it shows must be one the stage
-computed (a test compares them). Per model and probability set (uncalibrated, isotonic):
+computed (a test compares them). Per model and probability set (uncalibrated, calibrated):
 
 * ``test_predictions``: every test disc's keys, grade, scanner and ``prob_1`` ... ``prob_5``;
 * ``confusion``: the R package's confusion matrix (``multiclass_confusion``) with the share

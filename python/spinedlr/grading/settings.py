@@ -1,7 +1,7 @@
 """The ``grading:`` section of study.yaml: what the grading stage runs beside the design.
 
 Why a section of its own: the design block says *what* is predicted and validated (ordinal
-grade, one row per disc, 60/20/20 with isotonic calibration, which models); this section
+grade, one row per disc, 60/20/20, the calibration, which models); this section
 holds the grading stage's extra views and their sizes (grouped-CV folds and repeats, the
 bootstrap's resamples, the crude baseline beside the models, the leave-one-scanner-out
 model), so a study can shrink them for a quick look without touching the design.

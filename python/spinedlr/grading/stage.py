@@ -5,13 +5,15 @@ What it does, all on one feature table (``grading.features``, cached under
 
 * patient-grouped, grade-stratified CV of ``design.models`` (and the crude baseline when
   ``grading.baseline``): per-fold macro one-vs-rest AUROC and binary (1-3 vs 4-5) AUROC;
-* the fixed patient-level split of ``design.validation`` (60/20/20): fit on train, isotonic
-  calibration on validation, metrics with ``grading.bootstrap`` patient-bootstrap CIs on test;
+* the fixed patient-level split of ``design.validation`` (60/20/20): fit and calibrate by
+  ``design.calibration`` (``isotonic``: fit on train, map on validation; ``isotonic_cv``: fit
+  on train and validation, map on their patient-grouped out-of-fold predictions), metrics
+  with ``grading.bootstrap`` patient-bootstrap CIs on test;
 * leave-one-scanner-out of ``grading.loso_model``;
-* for the report, the test split's probabilities (before and after isotonic), confusion
+* for the report, the test split's probabilities (before and after calibration), confusion
   matrix, per-grade ROC points and reliability bins of every model (``report_tables``);
 * for ``spinedlr apply``, the primary model (best CV macro AUROC of ``design.models``)
-  fitted on train and calibrated on validation, frozen (``frozen``).
+  fitted and calibrated as above, frozen (``frozen``) with the calibration's name.
 
 Every table is Polars, written as parquet under ``grading/`` with ``write_atomic`` in a
 staging folder that moves into place as one set; the headline numbers go to
@@ -96,15 +98,16 @@ def _holdout(study: "Study", table: pl.DataFrame, seed: int, primary: str, work:
     split's report tables). Saves the primary model, calibrated, for `apply` under ``work``."""
     from spinedlr.grading.fit import MODELS
     from spinedlr.grading.frozen import save_frozen
-    from spinedlr.grading.holdout import holdout_run
+    from spinedlr.grading.holdout import describe_calibration, holdout_run
     from spinedlr.grading.report_tables import test_tables
 
-    v, g = study.config.design.validation, study.config.grading
+    v, g, method = study.config.design.validation, study.config.grading, study.config.design.calibration
     fractions = (v.train, v.validation, v.test)
     parts, summary, tests = [], {}, []
+    console.print(f"hold-out calibration {method}: {describe_calibration(method)[1]}")
     for name in model_names(study):
         res, fitted = holdout_run(MODELS[name], table, seed, g.bootstrap, fractions,
-                                  study.config.design.search_folds)
+                                  study.config.design.search_folds, method)
         for probs in ("uncalibrated", "calibrated"):
             for task in ("multiclass", "binary"):
                 parts.append(pl.DataFrame(res[probs][task]).with_columns(
@@ -115,12 +118,13 @@ def _holdout(study: "Study", table: pl.DataFrame, seed: int, primary: str, work:
         if name == primary:
             save_frozen(study.paths.under(work).grading_model, fitted["estimators"]["calibrated"],
                         name, MODELS[name].columns(table), seed, table["deep_weights"][0],
-                        MODELS[name].families)
-        summary[name] = {k: res[k] for k in ("n_patients", "n_discs", "best_params")} | {
+                        MODELS[name].families, method)
+        summary[name] = {k: res[k] for k in ("n_patients", "n_discs", "best_params", "calibration",
+                                             "fitted_on")} | {
             f"{p}_{m}": _headline(res[p], m) for p in ("uncalibrated", "calibrated")
             for m in ("macro_auroc", "binary_auroc")}
         c = summary[name]
-        console.print(f"hold-out {name} (calibrated): macro AUROC {_ci(c['calibrated_macro_auroc'])}, "
+        console.print(f"hold-out {name} ({method}): macro AUROC {_ci(c['calibrated_macro_auroc'])}, "
                       f"binary AUROC {_ci(c['calibrated_binary_auroc'])}")
     table_out = pl.concat(parts, how="diagonal_relaxed")
     front = ["model", "probabilities", "task"]
