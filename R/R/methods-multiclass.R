@@ -108,10 +108,12 @@ autoplot.spinedlr_raters <- function(object, ...) {
 #' Draw a nomogram
 #'
 #' Draws the nomogram with `rms`'s plot method (base graphics), the figure of a
-#' radiomics-nomogram paper.
+#' radiomics-nomogram paper. The risk axis's labels alternate below and above the axis
+#' (`fun.side`) unless `fun.side` is given: the ticks crowd where the risk is near 0.5, and
+#' `rms` labels every one of them, so side by side they would run into each other.
 #'
 #' @param x a result of [nomogram()].
-#' @param ... passed to `rms`'s `plot.nomogram` (e.g. `xfrac`, `cex.axis`).
+#' @param ... passed to `rms`'s `plot.nomogram` (e.g. `xfrac`, `cex.axis`, `fun.side`).
 #' @return `x`, invisibly.
 #' @examples
 #' d <- pROC::aSAH
@@ -121,6 +123,18 @@ autoplot.spinedlr_raters <- function(object, ...) {
 plot.spinedlr_nomogram <- function(x, ...) {
   nm <- attr(x, "nomogram")
   if (is.null(nm)) stop_user("this result carries no nomogram to draw; make it with nomogram()")
-  graphics::plot(nm, ...)
+  args <- list(...)
+  if (is.null(args$fun.side)) args$fun.side <- risk_label_sides(nm)
+  do.call(graphics::plot, c(list(nm), args))
   invisible(x)
+}
+
+# rms's fun.side for the risk axis: 1 (below) and 3 (above) in turn over the ticks drawn;
+# the vector runs over every candidate risk, `which` marking those inside the axis.
+risk_label_sides <- function(nm) {
+  drawn <- nm$Risk$which
+  if (is.null(drawn)) drawn <- rep(TRUE, length(nm$Risk$x))
+  sides <- rep(1, length(drawn))
+  sides[drawn] <- rep_len(c(1, 3), sum(drawn))
+  sides
 }

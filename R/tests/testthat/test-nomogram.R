@@ -60,3 +60,16 @@ test_that("the nomogram prints its points and draws with rms's plot method", {
   on.exit(grDevices::dev.off())
   expect_identical(plot(nm), nm)
 })
+
+test_that("the risk axis's labels alternate below and above it over the ticks drawn", {
+  nm <- nomogram(nomogram_data(), "y", c("s100b", "age"))
+  rms_nm <- attr(nm, "nomogram")
+  sides <- risk_label_sides(rms_nm)
+  drawn <- rms_nm$Risk$which
+  expect_length(sides, length(drawn))
+  expect_equal(sides[drawn], rep_len(c(1, 3), sum(drawn)))
+  expect_equal(sum(drawn), sum(nm$kind == "risk"))  # the ticks of the points table
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_identical(plot(nm, fun.side = rep(3, length(drawn))), nm)  # the caller's sides win
+})
