@@ -63,9 +63,9 @@ def calibration_row(y: np.ndarray, p: np.ndarray, conf_level: float, groups: int
 def model_calibration(outcomes: Mapping[str, np.ndarray], risks: Mapping[str, Risks],
                       conf_level: float, groups: int,
                       thresholds: Sequence[float]) -> dict[str, pl.DataFrame]:
-    """``models_calibration``, ``models_calibration_curve`` and ``models_decision_curve``, a
-    ``cohort`` and (but the decision curve's own ``model``) a ``model`` column first, for every
-    cohort of ``outcomes`` (0/1) and every model of ``risks[cohort]``."""
+    """``models_calibration``, ``models_calibration_curve`` and ``models_decision_curve`` for
+    every cohort of ``outcomes`` (0/1) and every model of ``risks[cohort]``; each table starts
+    with ``cohort`` and ``model`` (in the decision curve also ``all`` and ``none``)."""
     cal, curve, dca = [], [], []
     for cohort, y in outcomes.items():
         tag = pl.lit(cohort).alias("cohort")
