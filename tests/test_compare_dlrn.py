@@ -14,6 +14,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from spinedlr.compare.calibration import model_calibration
 from spinedlr.compare.dlrn import Cohorts, _fit_and_score, present_levels, selected_factors
 from spinedlr.errors import InputError
 
@@ -65,3 +66,25 @@ def test_frozen_nomogram_risk_equals_an_independent_ml_logistic_fit() -> None:
     # more total points, more risk: the points are a monotone map of the linear predictor
     ext = scored["external"].sort("total_points")
     assert ext["risk"].is_sorted()
+
+
+def test_a_refused_calibration_statistic_leaves_a_note_and_keeps_the_others() -> None:
+    """Two distinct risks (a clinical model of one binary factor) cannot form three
+    Hosmer-Lemeshow groups; risks the outcome separates have no finite slope. Each row keeps
+    what could be computed, R's reason in ``note``; a model with neither problem has none."""
+    rng = np.random.default_rng(5)
+    y = np.array([0, 1] * 20)
+    coarse = np.where(rng.random(40) < 0.5, 0.3, 0.6)
+    separated = np.where(y == 1, 0.9, 0.1) + rng.uniform(-0.05, 0.05, 40)
+    fine = rng.uniform(0.2, 0.8, 40)
+    risks = {"coarse": coarse, "separated": separated, "fine": fine}
+    tables = model_calibration({"training": y}, {"training": risks}, 0.95, 4, [0.2, 0.5])
+    cal = {r["model"]: r for r in tables["models_calibration"].iter_rows(named=True)}
+    assert "hosmer_lemeshow" in cal["coarse"]["note"] and cal["coarse"]["hl_statistic"] is None
+    assert cal["coarse"]["slope"] is not None
+    assert cal["separated"]["note"] and cal["separated"]["slope"] is None
+    assert cal["separated"]["hl_statistic"] is not None
+    assert cal["fine"]["note"] is None and cal["fine"]["n"] == 40 and cal["fine"]["n_events"] == 20
+    curve = tables["models_calibration_curve"].filter(pl.col("model") == "coarse")
+    assert curve["n"].sum() == 40  # what groups the tied risks allow (here one)
+    assert set(tables["models_decision_curve"]["model"]) == {*risks, "all", "none"}

@@ -6,9 +6,10 @@ to stay within a few minutes. Checked against independent computations: every AU
 comparison is sklearn's AUC of the predictions it wrote, the vote is recomputed, the external
 Radscore of the nomogram is the frozen model's (external stage's) linear predictor, the
 nomogram's external risks are those of a maximum-likelihood logistic regression refitted here
-by scipy on the exported training rows, and the latent-truth table is sklearn's AUC of the
-demo's truth. The report is opened in headless Chromium and its numbers compared with the
-tables.
+by scipy on the exported training rows, the models' calibration is that of statsmodels'
+unpenalised logistic regressions on logit(risk) and of a Hosmer-Lemeshow test and decision
+curve computed here with numpy, and the latent-truth table is sklearn's AUC of the demo's
+truth. The report is opened in headless Chromium and its numbers compared with the tables.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import polars as pl
 import pytest
 from scipy.optimize import minimize
 from scipy.special import expit, logit
+from scipy.stats import chi2, norm
 from sklearn.metrics import roc_auc_score
 
 from browser_helpers import CHROMEDRIVER, CHROMIUM, chromium, ci_text, table_rows
@@ -95,6 +97,86 @@ def test_nomogram_is_frozen_and_matches_an_independent_logistic_fit(study: Path)
     assert auc["auc"][0] == pytest.approx(roc_auc_score(ext["outcome"], ext["risk"]), abs=1e-12)
 
 
+def _model_risks(study: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Every cohort's risks of the Radscore (expit of the frozen linear predictor), the nomogram
+    and, when factors were selected, the clinical model refitted here on the exported rows."""
+    scores, data = _table(study, "nomogram_scores"), _table(study, "nomogram_data")
+    factors = _table(study, "nomogram_terms")["predictor"].to_list()[1:]
+    manifests = {"training": study / "manifest.csv", "external": study / "external" / "manifest.csv"}
+    out = {}
+    for (cohort,), part in scores.group_by("cohort", maintain_order=True):
+        out[cohort] = {"radscore": expit(part["radscore"].to_numpy()), "nomogram": part["risk"].to_numpy()}
+        if factors:
+            b = _ml_logistic(data.select(factors).to_numpy(), data["outcome"].to_numpy())
+            m = pl.read_csv(manifests[cohort], schema_overrides={"patient_id": pl.String})
+            X = part.select("patient_id").join(m, on="patient_id", how="left", maintain_order="left")
+            out[cohort]["clinical"] = expit(b[0] + X.select(factors).to_numpy() @ b[1:])
+    return out
+
+
+def _hosmer_lemeshow(y: np.ndarray, p: np.ndarray, g: int) -> tuple[float, int, float, np.ndarray]:
+    """HL chi2, df, P and each patient's group: quantile breaks (R's type 7), right-closed
+    groups with the lowest closed, as R's cut(include.lowest = TRUE)."""
+    breaks = np.unique(np.quantile(p, np.linspace(0, 1, g + 1)))
+    group = np.clip(np.searchsorted(breaks, p, side="left") - 1, 0, len(breaks) - 2)
+    stat = 0.0
+    for k in np.unique(group):
+        o, e, n = y[group == k].sum(), p[group == k].sum(), (group == k).sum()
+        stat += (o - e) ** 2 / (e * (1 - e / n))
+    df = len(np.unique(group)) - 2
+    return stat, df, chi2.sf(stat, df), group
+
+
+def _check_net_benefit(dca: pl.DataFrame, y: np.ndarray, p: np.ndarray, thresholds: list[float]) -> None:
+    """Net benefit (TP - FP t / (1 - t)) / n, a patient treated when the risk >= t."""
+    for t in thresholds:
+        tp, fp = np.sum((p >= t) & (y == 1)), np.sum((p >= t) & (y == 0))
+        nb = dca.filter((pl.col("threshold") - t).abs() < 1e-12)["net_benefit"]
+        assert nb.to_list() == [pytest.approx((tp - fp * t / (1 - t)) / len(y), abs=1e-12)]
+
+
+def test_models_calibration_equals_independent_fits(study: Path) -> None:
+    import statsmodels.api as sm
+
+    cfg = load_study(study / "study.yaml").config.evaluate
+    z = norm.ppf(1 - (1 - cfg.conf_level) / 2)
+    cal, curve = _table(study, "models_calibration"), _table(study, "models_calibration_curve")
+    dca = _table(study, "models_decision_curve")
+    outcome = {c: part["outcome"].cast(pl.Int64).to_numpy()
+               for (c,), part in _table(study, "nomogram_scores").group_by("cohort", maintain_order=True)}
+    risks = _model_risks(study)
+    assert sorted(zip(cal["cohort"], cal["model"])) == sorted((c, m) for c in risks for m in risks[c])
+    for c, by_model in risks.items():
+        y = outcome[c]
+        for m, p in by_model.items():
+            row = cal.filter((pl.col("cohort") == c) & (pl.col("model") == m)).row(0, named=True)
+            slope = sm.Logit(y, sm.add_constant(logit(p))).fit(disp=0, method="newton", tol=1e-12)
+            citl = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit(p)).fit(tol=1e-12)
+            assert row["slope"] == pytest.approx(slope.params[1], abs=1e-5)
+            assert row["slope_lower"] == pytest.approx(slope.params[1] - z * slope.bse[1], abs=1e-5)
+            assert row["intercept"] == pytest.approx(citl.params[0], abs=1e-6)
+            assert row["intercept_upper"] == pytest.approx(citl.params[0] + z * citl.bse[0], abs=1e-6)
+            stat, df, pval, group = _hosmer_lemeshow(y, p, cfg.hl_groups)
+            assert (row["hl_statistic"], row["hl_df"]) == (pytest.approx(stat, rel=1e-9), df)
+            assert row["hl_p_value"] == pytest.approx(pval, rel=1e-9)
+            cc = curve.filter((pl.col("cohort") == c) & (pl.col("model") == m))
+            np.testing.assert_allclose(cc["predicted"], [p[group == k].mean() for k in np.unique(group)], rtol=1e-12)
+            assert cc["events"].to_list() == [int(y[group == k].sum()) for k in np.unique(group)]
+            _check_net_benefit(dca.filter((pl.col("cohort") == c) & (pl.col("model") == m)), y, p, cfg.thresholds)
+        _check_net_benefit(dca.filter((pl.col("cohort") == c) & (pl.col("model") == "all")), y,
+                           np.ones_like(y, dtype=float), cfg.thresholds)
+    # a maximum-likelihood fit is calibrated in the rows it was fitted on
+    nomo = cal.filter((pl.col("cohort") == "training") & (pl.col("model") == "nomogram")).row(0, named=True)
+    assert (nomo["intercept"], nomo["slope"]) == (pytest.approx(0, abs=1e-3), pytest.approx(1, abs=1e-3))
+    # the Radscore's external rows are the external stage's (same definitions, same frozen risks)
+    ext = cal.filter((pl.col("cohort") == "external") & (pl.col("model") == "radscore")).row(0, named=True)
+    stage_cal = pl.read_parquet(study / "out" / "external" / "calibration.parquet").row(0, named=True)
+    stage_hl = pl.read_parquet(study / "out" / "external" / "hosmer_lemeshow.parquet").row(0, named=True)
+    for key in ("intercept", "slope", "slope_upper", "oe_ratio"):
+        assert ext[key] == pytest.approx(stage_cal[key], abs=1e-6)
+    assert ext["hl_statistic"] == pytest.approx(stage_hl["statistic"], abs=1e-6)
+
+
 def test_latent_truth_and_centres(study: Path) -> None:
     from spinedlr.compare.truth import latent_truth
 
@@ -140,8 +222,32 @@ def test_report_in_headless_chromium_shows_the_tables_numbers(study: Path) -> No
         assert [r[1] for r in table_rows(driver, "table-clinical-selection")] == cs["term"].to_list()
         lt = {r[0]: r for r in table_rows(driver, "table-latent-truth")}
         assert set(lt) == {"training", "external"}
+        _check_models_calibration_tables(driver, _table(study, "models_calibration"))
+        for figure in ("figure-models-calibration", "figure-models-dca"):
+            assert driver.find_element(By.ID, figure).find_elements(By.TAG_NAME, "img"), figure
         ext_auc = pl.read_parquet(study / "out" / "external" / "auc.parquet").row(0, named=True)
         assert ci_text(ext_auc["auc"], ext_auc["auc_lower"], ext_auc["auc_upper"]) in \
             driver.find_element(By.ID, "external").text
     finally:
         driver.quit()
+
+
+MODEL_NAMES = {"radscore": "Radscore", "clinical": "Clinical model", "nomogram": "Nomogram"}
+
+
+def _p_text(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _check_models_calibration_tables(driver, cal: pl.DataFrame) -> None:
+    """One table per cohort, the models in the report's order, every number the parquet's."""
+    for cohort in ("training", "external"):
+        part = cal.filter(pl.col("cohort") == cohort).sort(
+            pl.col("model").replace_strict(list(MODEL_NAMES), list(range(len(MODEL_NAMES)))))
+        shown = table_rows(driver, f"table-models-calibration-{cohort}")
+        want = [[MODEL_NAMES[r["model"]], str(r["n"]), str(r["n_events"]),
+                 ci_text(r["intercept"], r["intercept_lower"], r["intercept_upper"]),
+                 ci_text(r["slope"], r["slope_lower"], r["slope_upper"]),
+                 f"{r['hl_statistic']:.2f}", str(r["hl_df"]), _p_text(r["hl_p_value"])]
+                for r in part.iter_rows(named=True)]
+        assert shown == want

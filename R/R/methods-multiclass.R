@@ -108,10 +108,13 @@ autoplot.spinedlr_raters <- function(object, ...) {
 #' Draw a nomogram
 #'
 #' Draws the nomogram with `rms`'s plot method (base graphics), the figure of a
-#' radiomics-nomogram paper.
+#' radiomics-nomogram paper. `rms` labels every tick of the risk axis, and the ticks crowd
+#' where the risk is near 0.5 (the more so the wider the total-points range), so unless
+#' `fun.side` is given the labels are placed below and above the axis in turn, and a label
+#' with room on neither side is left off (its tick stays), measured on the open device.
 #'
 #' @param x a result of [nomogram()].
-#' @param ... passed to `rms`'s `plot.nomogram` (e.g. `xfrac`, `cex.axis`).
+#' @param ... passed to `rms`'s `plot.nomogram` (e.g. `xfrac`, `cex.axis`, `fun.side`).
 #' @return `x`, invisibly.
 #' @examples
 #' d <- pROC::aSAH
@@ -121,6 +124,40 @@ autoplot.spinedlr_raters <- function(object, ...) {
 plot.spinedlr_nomogram <- function(x, ...) {
   nm <- attr(x, "nomogram")
   if (is.null(nm)) stop_user("this result carries no nomogram to draw; make it with nomogram()")
-  graphics::plot(nm, ...)
+  args <- list(...)
+  if (is.null(args$fun.side) && !is.null(nm$Risk)) {
+    if (is.null(grDevices::dev.list())) grDevices::dev.new()  # the device plot() would open
+    cex <- if (is.null(args$cex.axis)) 0.85 else args$cex.axis
+    xfrac <- if (is.null(args$xfrac)) 0.35 else args$xfrac
+    # rms draws the bottom axes in total points over a window from -xfrac * max to max
+    # (plus R's 4% on each side); the risk ticks are in total points
+    per_inch <- max(nm$total.points$x) * (1 + xfrac) * 1.08 / graphics::par("pin")[1]
+    inches <- function(s) graphics::strwidth(s, units = "inches", cex = cex) * per_inch
+    sides <- label_sides(nm$Risk$x, inches(nm$Risk$fat), gap = inches("0"))
+    nm$Risk$fat[is.na(sides)] <- ""
+    args$fun.side <- replace(rep(1, length(nm$Risk$which)), nm$Risk$which, ifelse(is.na(sides), 1, sides))
+  }
+  do.call(graphics::plot, c(list(nm), args))
   invisible(x)
+}
+
+# The side of each axis label, 1 (below) or 3 (above), or NA to leave it off: in order along
+# the axis, each label goes to the side the previous one did not take if it clears the last
+# label there by `gap`, else to the other side if it clears that one, else nowhere. `x` are
+# the tick positions and `widths` the label widths, in the same units.
+label_sides <- function(x, widths, gap) {
+  right <- c(-Inf, -Inf, -Inf)  # right edge of the last label on side 1 and side 3
+  sides <- rep(NA_real_, length(x))
+  prefer <- 1
+  for (j in order(x)) {
+    for (s in c(prefer, 4 - prefer)) {
+      if (x[j] - widths[j] / 2 >= right[s] + gap) {
+        sides[j] <- s
+        right[s] <- x[j] + widths[j] / 2
+        prefer <- 4 - s
+        break
+      }
+    }
+  }
+  sides
 }

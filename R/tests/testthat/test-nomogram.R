@@ -60,3 +60,23 @@ test_that("the nomogram prints its points and draws with rms's plot method", {
   on.exit(grDevices::dev.off())
   expect_identical(plot(nm), nm)
 })
+
+test_that("risk-axis labels alternate sides and never overlap on a side", {
+  x <- c(0, 10, 11, 12, 13, 14, 40)  # crowded in the middle
+  w <- rep(3, length(x))
+  sides <- label_sides(x, w, gap = 0.5)
+  expect_equal(sides[1:2], c(1, 3))  # room everywhere: below, above in turn
+  for (s in c(1, 3)) {
+    on <- sort(x[which(sides == s)])
+    expect_true(all(diff(on) >= 3 + 0.5))  # centres a width plus the gap apart
+  }
+  expect_equal(sides, c(1, 3, 1, NA, NA, 3, 1))  # no room for 12 and 13 on either side
+  expect_equal(label_sides(c(0, 100), c(5, 5), 1), c(1, 3))
+})
+
+test_that("the caller's fun.side is used as given", {
+  nm <- nomogram(nomogram_data(), "y", c("s100b", "age"))
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_identical(plot(nm, fun.side = rep(3, length(attr(nm, "nomogram")$Risk$which))), nm)
+})

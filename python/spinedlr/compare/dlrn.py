@@ -13,6 +13,8 @@ Steps, each through the R package so a statistician gets the same numbers in R:
 3. Both fits are frozen and scored (``nomogram_score``) in the training centre (apparent) and
    in the external centre; AUCs with DeLong CIs, and the paired DeLong P between the
    Radscore, the clinical model and the nomogram in each cohort.
+4. The same three models' calibration (in the large, slope, Hosmer-Lemeshow, curve) and
+   decision curves in each cohort (``spinedlr.compare.calibration``).
 
 Categories are coded with the config's levels, keeping only those present in the training
 centre (an empty level has no estimate); an external patient with a level the training centre
@@ -25,8 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy.special import expit
 
 from spinedlr import stats
+from spinedlr.compare.calibration import model_calibration
 from spinedlr.compare.delong import delong_matrix
 from spinedlr.config import Study
 from spinedlr.errors import InputError
@@ -47,6 +51,11 @@ class Cohorts:
 
     training: pl.DataFrame
     external: pl.DataFrame | None
+
+    def present(self) -> dict[str, pl.DataFrame]:
+        """The cohorts there are, by name ("training", then "external" if any)."""
+        return {"training": self.training,
+                **({} if self.external is None else {"external": self.external})}
 
 
 def clinical_rows(study: Study, manifest: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFrame:
@@ -103,9 +112,7 @@ def _performance(cohorts: Cohorts, risks: dict[str, dict[str, np.ndarray]],
                  conf_level: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     """AUC rows per (model, cohort) and the DeLong matrix of the models in each cohort."""
     auc, delong = [], []
-    for cohort, frame in (("training", cohorts.training), ("external", cohorts.external)):
-        if frame is None:
-            continue
+    for cohort, frame in cohorts.present().items():
         data = pl.DataFrame({"outcome": frame["outcome"].cast(pl.Int64), **risks[cohort]})
         for model in risks[cohort]:
             r = stats.roc_summary(data.select("outcome", model), model, "outcome", conf_level)
@@ -119,7 +126,8 @@ def _performance(cohorts: Cohorts, risks: dict[str, dict[str, np.ndarray]],
 
 
 def nomogram_tables(study: Study, cohorts: Cohorts) -> dict[str, pl.DataFrame]:
-    """Table 3, the nomogram's points, every patient's points and risk, AUCs and DeLong."""
+    """Table 3, the nomogram's points, every patient's points and risk, AUCs and DeLong, and
+    the models' calibration and decision curves."""
     st = study.config.evaluate
     candidates = [c.name for c in study.config.covariates]
     table3 = clinical_selection(cohorts.training, "outcome", candidates, P_ENTER, st.conf_level,
@@ -128,8 +136,7 @@ def nomogram_tables(study: Study, cohorts: Cohorts) -> dict[str, pl.DataFrame]:
     fit, scored = _fit_and_score(cohorts, [RADSCORE, *chosen])
     points = from_r(fit)
     risks = {c: {"radscore": frame[RADSCORE].to_numpy(), "nomogram": scored[c]["risk"].to_numpy()}
-             for c, frame in (("training", cohorts.training), ("external", cohorts.external))
-             if frame is not None}
+             for c, frame in cohorts.present().items()}
     if chosen:
         _, clinical = _fit_and_score(cohorts, chosen)
         for c in risks:
@@ -137,11 +144,14 @@ def nomogram_tables(study: Study, cohorts: Cohorts) -> dict[str, pl.DataFrame]:
     scores = pl.concat([
         frame.select("patient_id", pl.lit(c).alias("cohort"), "outcome", RADSCORE)
         .with_columns(scored[c]["total_points"].alias("total_points"), scored[c]["risk"].alias("risk"))
-        for c, frame in (("training", cohorts.training), ("external", cohorts.external))
-        if frame is not None])
+        for c, frame in cohorts.present().items()])
     auc, delong = _performance(cohorts, risks, st.conf_level)
+    outcomes = {c: frame["outcome"].cast(pl.Int64).to_numpy() for c, frame in cohorts.present().items()}
+    probabilities = {c: {m: expit(r) if m == "radscore" else r for m, r in by_model.items()}
+                     for c, by_model in risks.items()}  # the Radscore is a linear predictor
+    calibration = model_calibration(outcomes, probabilities, st.conf_level, st.hl_groups, st.thresholds)
     return {"clinical_selection": table3, "nomogram_points": points, "nomogram_scores": scores,
-            "nomogram_auc": auc, "models_delong": delong,
+            "nomogram_auc": auc, "models_delong": delong, **calibration,
             "nomogram_terms": pl.DataFrame({"predictor": [RADSCORE, *chosen]}),
             "nomogram_data": cohorts.training.select("patient_id", "outcome", RADSCORE, *chosen)}
 

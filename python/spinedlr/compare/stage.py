@@ -5,22 +5,30 @@ one row per patient). It runs after the external stage, because it scores the ex
 cohort's features that stage extracted with the frozen settings and networks; nothing is
 refitted on the external cohort. Writes ``compare/<table>.parquet`` (+ CSV):
 
-=====================  ===================================================================
-classifiers            feature_set, model, cohort (cv / external), n, n_events, auc with
-                       DeLong CI, params (``spinedlr.compare.grid.compare_classifiers``)
-predictions            the comparison's out-of-fold and external probabilities, patient_id
-vote                   the top-3 vote over the feature sets (ranked by the CV AUC)
-delong                 paired DeLong P between the winner's models of the feature sets,
-                       per cohort
-clinical_selection     Table 3: univariable then multivariable logistic regression
-nomogram_terms         the nomogram's predictors (the Radscore and the selected factors)
-nomogram_points        ``rms::nomogram``'s points per axis tick, the risk axis last
-nomogram_data          the training rows it was fitted on (patient_id, outcome, predictors)
-nomogram_scores        every patient's Radscore, total points and nomogram risk, by cohort
-nomogram_auc           AUC with DeLong CI of the Radscore, clinical model and nomogram
-models_delong          paired DeLong P between those models, per cohort
-centres                Table 1 of the two centres (covariates, Radscore, outcome)
-=====================  ===================================================================
+=========================  ===================================================================
+classifiers                feature_set, model, cohort (cv / external), n, n_events, auc with
+                           DeLong CI, params (``spinedlr.compare.grid.compare_classifiers``)
+predictions                the comparison's out-of-fold and external probabilities, patient_id
+vote                       the top-3 vote over the feature sets (ranked by the CV AUC)
+delong                     paired DeLong P between the winner's models of the feature sets,
+                           per cohort
+clinical_selection         Table 3: univariable then multivariable logistic regression
+nomogram_terms             the nomogram's predictors (the Radscore and the selected factors)
+nomogram_points            ``rms::nomogram``'s points per axis tick, the risk axis last
+nomogram_data              the training rows it was fitted on (patient_id, outcome, predictors)
+nomogram_scores            every patient's Radscore, total points and nomogram risk, by cohort
+nomogram_auc               AUC with DeLong CI of the Radscore, clinical model and nomogram
+models_delong              paired DeLong P between those models, per cohort
+models_calibration         per cohort and model (radscore, clinical, nomogram): n, n_events, O/E,
+                           calibration in the large and slope with Wald CIs and P
+                           (``external_calibration``), Hosmer-Lemeshow ``hl_statistic``, ``hl_df``,
+                           ``hl_p_value``, ``hl_groups`` over ``evaluate.hl_groups``, ``note``
+models_calibration_curve   per cohort, model and risk group: mean predicted risk, observed rate,
+                           exact CI (the Hosmer-Lemeshow groups)
+models_decision_curve      per cohort: net benefit of each model, treat-all and treat-none at
+                           ``evaluate.thresholds`` (``decision_curve``)
+centres                    Table 1 of the two centres (covariates, Radscore, outcome)
+=========================  ===================================================================
 
 The feature sets and why selection is not repeated inside the folds: spinedlr.compare.features.
 """
