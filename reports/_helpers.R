@@ -54,6 +54,25 @@ show_table <- function(df, id, caption = NULL, ...) {
   knitr::asis_output(html)
 }
 
+# Table 3 of a clinical-factor selection (spinedlr::clinical_selection, exported by the
+# compare and fusion stages): one row per univariable term, its multivariable estimate
+# beside it when the factor entered. `labels`: covariate name -> label (NA = the name).
+clinical_selection_table <- function(cs, labels, id, caption) {
+  if (is.null(cs) || !nrow(cs)) return(missing_note(id))
+  uni <- cs[cs$analysis == "univariable", ]
+  multi <- cs[cs$analysis == "multivariable", ]
+  at <- match(uni$term, multi$term)
+  labels <- labels[!is.na(labels)]
+  var <- ifelse(uni$variable %in% names(labels), labels[uni$variable], uni$variable)
+  var[duplicated(var)] <- ""
+  show_table(data.frame(
+    Variable = unname(var), Term = uni$term,
+    `Univariable OR (95% CI)` = fmt_ci(uni$or, uni$or_lower, uni$or_upper), `P (univariable)` = fmt_p(uni$p_value),
+    `Multivariable OR (95% CI)` = fmt_ci(multi$or[at], multi$or_lower[at], multi$or_upper[at]),
+    `P (multivariable)` = fmt_p(multi$p_value[at]), check.names = FALSE),
+    id, caption)
+}
+
 missing_note <- function(what) {
   knitr::asis_output(sprintf('<p class="missing">Not available in this study\'s outputs (%s).</p>', esc(what)))
 }

@@ -11,9 +11,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+from spinedlr.config import Study
+from spinedlr.demo.zou2025 import zou_config
 from spinedlr.design import settings as ds
 from spinedlr.design.support import fixed_split, unsupported_fusion
 from spinedlr.errors import InputError
+from spinedlr.fusion.clinical import clinical_terms
 from spinedlr.fusion.cohorts import assign_cohorts, cohort_table
 from spinedlr.fusion.features import feature_counts
 from spinedlr.fusion.model import fit_models
@@ -142,3 +145,53 @@ def test_zou_design_runs_the_fusion_stage_instead_of_select_and_evaluate() -> No
     assert active == {"extract", "fusion"}  # segment off in the demo; no Radscore stages
     ref = cfg.model_copy(update={"design": ds.DesignSettings()})
     assert "fusion" not in {s.name for s in STAGES if s.active(_S(ref))}
+
+
+def _clinical_study(tmp_path, rng, n: int = 120) -> tuple[Study, pl.DataFrame, np.ndarray]:
+    """A Zou-design study whose manifest holds the clinical columns (image paths are never
+    read here): osteoporosis raises the risk, age and the rest are noise."""
+    cfg = zou_config(0)
+    osteo = rng.random(n) < 0.45
+    y = (rng.random(n) < np.where(osteo, 0.55, 0.1)).astype(int)
+    paths = {c: "none.nii.gz" for roi in cfg.rois for c in
+             [col for _, col, _ in roi.image_columns()] + list(roi.masks.values())}
+    manifest = pl.DataFrame({
+        "patient_id": [f"P{i:03d}" for i in range(n)], cfg.outcome: y,
+        "age": rng.normal(62, 9, n), "sex": rng.choice(["female", "male"], n),
+        "bmi": rng.normal(26, 3, n), "osteoporosis": np.where(osteo, "yes", "no"),
+        "segments": rng.choice([1, 2, 3], n), "diagnosis": rng.choice(cfg.covariates[-1].levels, n),
+        "centre": "A", "surgeon_a": rng.integers(0, 2, n), "surgeon_b": rng.integers(0, 2, n),
+        **{c: [v] * n for c, v in paths.items()}})
+    manifest.write_csv(tmp_path / cfg.manifest)
+    study = Study(cfg, tmp_path / "study.yaml")
+    cohorts = assign_cohorts(manifest["patient_id"].to_list(), y, cfg.design.validation, seed=0)
+    return study, manifest, cohorts
+
+
+def test_clinical_factors_are_selected_on_the_training_cohort_only(tmp_path) -> None:
+    """Zou et al.'s univariable -> multivariable choice keeps the one associated factor, and
+    flipping every validation and test outcome changes neither the table nor the choice."""
+    study, manifest, cohorts = _clinical_study(tmp_path, np.random.default_rng(7))
+    got = clinical_terms(study, manifest, cohorts)
+    n_train = int((cohorts["cohort"] == "training").sum())
+    assert got.chosen == ["osteoporosis"] and got.design.columns == ["osteoporosis"]
+    assert set(got.selection["n"]) == {n_train}
+    held = cohorts["cohort"] != "training"
+    flipped = cohorts.with_columns(pl.when(held).then(1 - pl.col("outcome")).otherwise(pl.col("outcome"))
+                                   .alias("outcome"))
+    again = clinical_terms(study, manifest, flipped)
+    assert again.selection.equals(got.selection) and again.chosen == got.chosen
+    cfg = study.config
+    no_selection = cfg.model_copy(update={"fusion": cfg.fusion.model_copy(update={"clinical_p_enter": None})})
+    every = clinical_terms(Study(no_selection, study.path), manifest, cohorts)
+    assert every.selection is None and every.chosen == [c.name for c in study.config.covariates]
+
+
+def test_without_clinical_factors_the_combined_model_has_the_signatures_only() -> None:
+    ids, y, rng = _cohort(6)
+    train = np.zeros(len(y), dtype=bool)
+    train[rng.permutation(len(y))[:60]] = True
+    features, _ = _inputs(rng, y, signal=1.0)
+    fit = _fit(features, pl.DataFrame(), y, train)
+    assert "clinical" not in fit.scores.columns and fit.combined_terms == ["rad_sign", "dl_sign"]
+    assert fast_auc(y[~train], fit.scores["combined"].to_numpy()[~train]) > 0.7

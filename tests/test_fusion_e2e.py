@@ -57,8 +57,15 @@ def test_stage_tables_cover_every_cohort_roi_and_image(study: Path) -> None:
     nets = _table(study, "networks")
     assert nets["roi"].to_list() == ["vb_ct", "vb_mr"] and set(nets["preset"]) == {"cpu"}
     assert nets["channels"].to_list() == [1, 2]  # T2 + T1 stacked for the MRI ROI
+    run = dict(_table(study, "run").iter_rows())
+    selection = _table(study, "clinical_selection")
+    n_train = cohorts.filter(pl.col("cohort") == "training").height
+    assert set(selection["n"]) == {n_train}  # chosen on the training cohort only
+    chosen = selection.filter(pl.col("analysis") == "multivariable", pl.col("p_variable") < 0.05)
+    assert run["clinical_selected"] == (", ".join(chosen["variable"].unique(maintain_order=True)) or "none")
+    models = {"rad_sign", "dl_sign", "combined"} | ({"clinical"} if chosen.height else set())
     auc = _table(study, "auc")
-    assert auc.height == 3 * 4 and set(auc["score"]) == {"clinical", "rad_sign", "dl_sign", "combined"}
+    assert auc.height == 3 * len(models) and set(auc["score"]) == models
     readers = _table(study, "readers")
     assert readers["reader"].to_list() == ["combined", "surgeon_a", "surgeon_b"]
     test = cohorts.filter(pl.col("cohort") == "test")
@@ -96,6 +103,10 @@ def test_fusion_report_in_headless_chromium_shows_the_stage_numbers(study: Path)
         assert len(shown) == auc.height
         for r in auc.iter_rows(named=True):
             assert shown[r["cohort"], labels[r["score"]]] == ci_text(r["auc"], r["auc_lower"], r["auc_upper"])
+        uni = _table(study, "clinical_selection").filter(pl.col("analysis") == "univariable")
+        rows = table_rows(driver, "table-fusion-clinical-selection")
+        assert [r[1] for r in rows] == uni["term"].to_list()
+        assert [r[3] for r in rows] == [_p(p) for p in uni["p_value"]]
         readers = _table(study, "readers")
         rows = table_rows(driver, "table-fusion-readers")
         assert [r[0] for r in rows] == ["Combined model", "surgeon_a", "surgeon_b"]

@@ -91,9 +91,9 @@ def present_levels(train: pl.DataFrame, other: pl.DataFrame | None) -> Cohorts:
                    other)
 
 
-def selected_factors(table: pl.DataFrame) -> list[str]:
-    """The covariates whose multivariable variable-level P is below ``P_ENTER``."""
-    multi = table.filter((pl.col("analysis") == "multivariable") & (pl.col("p_variable") < P_ENTER))
+def selected_factors(table: pl.DataFrame, p_enter: float = P_ENTER) -> list[str]:
+    """The covariates whose multivariable variable-level P is below ``p_enter``."""
+    multi = table.filter((pl.col("analysis") == "multivariable") & (pl.col("p_variable") < p_enter))
     return multi["variable"].unique(maintain_order=True).to_list()
 
 

@@ -13,8 +13,9 @@ search inside k-fold CV on the training cohort (spinedlr.compare.grid, chains re
 each fold); the top-k vote's winner, tuned on all training rows, gives each family's
 signature — out-of-fold probabilities on the training cohort, the refitted model's on the
 validation and test cohorts (spinedlr.select.signature); the combined model is a logistic
-regression of the signatures and the clinical variables, and a clinical-only model is
-fitted beside it as the comparator. Validation and test rows are only ever transformed.
+regression of the signatures and the clinical factors selected on the training cohort
+(spinedlr.fusion.clinical), and a clinical-only model of those factors is fitted beside it
+as the comparator. Validation and test rows are only ever transformed.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def fit_models(features: dict[str, pl.DataFrame], clinical: pl.DataFrame, y: np.
     """Compare, select, build signatures and the combined model (module docstring).
 
     ``features``: family -> one row per patient (rows aligned with ``y`` and ``train``);
-    ``clinical``: the coded clinical columns of the combined model, same rows.
+    ``clinical``: the coded clinical columns of the combined model, same rows (none when no
+    factor was selected: then no clinical model, and the combined model has the signatures).
     """
     chains = {"radiomics": radiomics_chain(fs, seed)}
     if "deep" in features:
@@ -132,9 +134,11 @@ def fit_models(features: dict[str, pl.DataFrame], clinical: pl.DataFrame, y: np.
                                                      search_folds, seed)
         selected[family] = _selected(fit["chain"], features[family].columns)
         params[family] = fit["params"]
-    C = clinical.to_numpy().astype(float)
-    scores["clinical"] = _logit(C, y, train)
     sig = np.column_stack([scores[SIGNATURES[f]] for f in chains])
-    scores["combined"] = _logit(np.column_stack([sig, C]), y, train)
+    if clinical.width:  # no clinical model when no factor was selected
+        C = clinical.to_numpy().astype(float)
+        scores["clinical"] = _logit(C, y, train)
+        sig = np.column_stack([sig, C])
+    scores["combined"] = _logit(sig, y, train)
     terms = [SIGNATURES[f] for f in chains] + clinical.columns
     return Fitted(comparison, selected, pl.DataFrame(scores), params, terms)

@@ -30,7 +30,8 @@ def prepare_fusion_data(study: Study, dest: Path) -> Path:
     write_text_atomic(dest / "study.json", json.dumps({
         "name": cfg.name, "title": cfg.report.title, "outcome": cfg.outcome,
         "outcome_label": cfg.outcome_label, "seed": cfg.seed, "config_hash": cfg.config_hash(),
-        "rois": [r.name for r in cfg.rois], "comparator": cfg.comparator, "covariates": [],
+        "rois": [r.name for r in cfg.rois], "comparator": cfg.comparator,
+        "covariates": [c.model_dump(mode="json") for c in cfg.covariates],
         "models": [m.name for m in cfg.design.models], "cv_folds": cfg.fusion.cv_folds,
         "search_folds": cfg.design.search_folds, "normalise": cfg.fusion.normalise,
         "readers": list(cfg.fusion.readers),

@@ -5,8 +5,9 @@ train/validation/test split, or roles by a centre column; which classifiers are 
 this section holds the steps of Zou et al. 2025's pipeline that a study may tune — feature
 normalisation, the F-test / Pearson / LASSO thresholds, the 3D network trained for deep
 features and the ROIs it sees, the PCA size, the folds of the classifier comparison and of
-the out-of-fold signatures, the clinical variables of the combined model and the human
-readers the model is compared with. Every random step takes the study seed (seeds.py).
+the out-of-fold signatures, the clinical candidates of the combined model and the P that
+selects them, the human readers the model is compared with. Every random step takes the
+study seed (seeds.py).
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ class FusionSettings(Settings):
                           "(grid search inside each, design.search_folds).")
     signature_folds: int = Field(10, ge=2, description="Folds of the out-of-fold signatures.")
     clinical: list[Name] | None = Field(
-        None, description="Covariates of the combined model; null = every covariate.")
+        None, description="Candidate covariates of the combined model; null = every covariate.")
+    clinical_p_enter: float | None = Field(
+        0.05, gt=0, le=1, description="A candidate enters the combined model when its "
+        "univariable and then its multivariable logistic P on the training cohort are below "
+        "this (Zou et al.); null = every candidate, no selection.")
     centre: Name | None = Field(
         "centre", description="Manifest column reported as the centre of each patient (cohorts "
         "by centre); null = none.")

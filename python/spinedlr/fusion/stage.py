@@ -15,6 +15,9 @@ selected            family, feature: the features (radiomics) or components (dee
 networks            one row per 3D network: ROI, preset, size, epochs, best epoch, time
 comparison          every classifier x family: out-of-fold AUC with DeLong CI on training
 vote                the top-k vote that picked the signature classifier
+clinical_selection  univariable then multivariable logistic regression of the clinical
+                    candidates on the training cohort (absent when fusion.clinical_p_enter
+                    is null)
 predictions         per patient: cohort, outcome, clinical, rad_sign, dl_sign, combined
 auc / calibration / calibration_curve / decision_curve   per cohort and model
 readers / kappa     model vs readers on the test cohort; Cohen's kappa between readers
@@ -40,20 +43,6 @@ if TYPE_CHECKING:
     from spinedlr.config import Study
 
 MODELS = ("clinical", "rad_sign", "dl_sign", "combined")
-
-
-def _clinical(study: "Study", ids: list[str]) -> pl.DataFrame:
-    """The coded clinical columns of the combined model (``fusion.clinical`` covariates)."""
-    from spinedlr.errors import ConfigError
-    from spinedlr.select.stage import covariate_design
-
-    design, terms = covariate_design(study, ids)
-    wanted = study.config.fusion.clinical
-    wanted = list(terms) if wanted is None else wanted
-    unknown = [c for c in wanted if c not in terms]
-    if unknown:
-        raise ConfigError(f"fusion.clinical names unknown covariate(s) {unknown}")
-    return design.select([c for w in wanted for c in terms[w]])
 
 
 def _aligned(table: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
@@ -92,6 +81,7 @@ def _inputs(study: "Study", seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict
 
 
 def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
+    from spinedlr.fusion.clinical import clinical_terms
     from spinedlr.fusion.cohorts import cohort_table
     from spinedlr.fusion.features import feature_counts
     from spinedlr.fusion.model import fit_models
@@ -103,8 +93,11 @@ def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
     console.print(f"fusion: {int(train.sum())} training patients; {features['radiomics'].width} "
                   f"radiomics features" + (f", {features['deep'].width} deep" if fs.deep else ""))
     grids = {m.name: m.grid for m in cfg.design.models if m.grid}
-    fitted = fit_models(features, _clinical(study, cohorts["patient_id"].to_list()), y, train,
-                        fs, [m.name for m in cfg.design.models], grids, cfg.design.search_folds, seed)
+    clinical = clinical_terms(study, manifest, cohorts)
+    console.print("fusion: clinical factors of the combined model: "
+                  + (", ".join(clinical.chosen) or "none selected"))
+    fitted = fit_models(features, clinical.design, y, train, fs, [m.name for m in cfg.design.models],
+                        grids, cfg.design.search_folds, seed)
     models = [m for m in MODELS if m in fitted.scores.columns]
     readers = [manifest[r].cast(pl.Int64).alias(r) for r in fs.readers]
     predictions = pl.concat([cohorts.select("patient_id", "centre", "cohort", "outcome"),
@@ -119,6 +112,8 @@ def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
         list(fs.readers), st.conf_level)
     run = {"seed": seed, "design": cfg.design.validation.scheme, "winner": fitted.comparison.winner,
            "threshold": float(threshold), "combined_terms": ", ".join(fitted.combined_terms),
+           "clinical_p_enter": "none" if fs.clinical_p_enter is None else fs.clinical_p_enter,
+           "clinical_selected": ", ".join(clinical.chosen) or "none",
            "preset": fs.classify3d.preset if fs.deep else "none",
            "network": fs.classify3d.network if fs.deep else "none",
            "seconds": round(time.perf_counter() - t0, 1)}
@@ -134,6 +129,8 @@ def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
         "predictions": predictions,
         "run": pl.DataFrame({"key": list(run), "value": [str(v) for v in run.values()]}),
     }
+    if clinical.selection is not None:
+        tables["clinical_selection"] = clinical.selection
     return tables, run
 
 
@@ -160,7 +157,7 @@ def _enabled(study: "Study") -> bool:
 SPEC = StageSpec(
     name="fusion",
     settings=("fusion", "design", "extract", "evaluate.conf_level", "evaluate.hl_groups",
-              "evaluate.thresholds"),
+              "evaluate.thresholds", "evaluate.separation"),
     upstream=(RADIOMICS,),
     outputs=(FUSION,),
     optional_outputs=(CLASSIFY3D_MODELS,),
