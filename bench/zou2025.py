@@ -49,6 +49,13 @@ def _auc_row(auc: pl.DataFrame, cohort: str, score: str) -> dict:
     return {k: round(r[k], 4) for k in ("auc", "auc_lower", "auc_upper")}
 
 
+def _aucs(auc: pl.DataFrame) -> dict:
+    """cohort -> score -> AUC: a signature far better on training than on validation is an
+    in-sample one (issue 17's DL signature was, before it became out of fold)."""
+    return {c: {r["score"]: round(r["auc"], 4) for r in auc.filter(pl.col("cohort") == c).iter_rows(named=True)}
+            for c in auc["cohort"].unique(maintain_order=True)}
+
+
 def summarise(folder: Path, wall_s: float | None, cpu_s: float | None) -> dict:
     """The numbers of one run of the demo in ``folder``."""
     from spinedlr.stats import roc_summary
@@ -69,10 +76,14 @@ def summarise(folder: Path, wall_s: float | None, cpu_s: float | None) -> dict:
         "test_auc": {m: _auc_row(auc, "test", m) for m in auc["score"].unique(maintain_order=True)},
         "latent_truth_test_auc": {k: round(latent[k][0], 4) for k in ("auc", "auc_lower", "auc_upper")},
         "validation_auc_combined": _auc_row(auc, "validation", "combined"),
+        "auc_by_cohort": _aucs(auc),
+        "deep_signature_folds": run.get("deep_signature_folds"),
+        "fold_network_seconds": float(run.get("fold_network_seconds", 0)),
         "winner": run["winner"], "preset": run["preset"], "network": run["network"],
         "readers_test_accuracy": {r["reader"]: round(r["accuracy"], 4) for r in readers.iter_rows(named=True)},
         "surgeons_kappa_test": round(kappa["kappa"][0], 4) if kappa.height else None,
-        "networks": nets.select("roi", "parameters", "best_epoch", "best_validation_auc", "seconds").to_dicts(),
+        "networks": nets.select("roi", "parameters", "best_epoch", "best_validation_auc", "seconds",
+                                *[c for c in ("fold_networks", "fold_seconds") if c in nets.columns]).to_dicts(),
         "fusion_stage_s": float(run["seconds"]),
         "run_report_wall_s": None if wall_s is None else round(wall_s, 1),
         "run_report_cpu_s": None if cpu_s is None else round(cpu_s, 1),
