@@ -195,3 +195,72 @@ def test_without_clinical_factors_the_combined_model_has_the_signatures_only() -
     fit = _fit(features, pl.DataFrame(), y, train)
     assert "clinical" not in fit.scores.columns and fit.combined_terms == ["rad_sign", "dl_sign"]
     assert fast_auc(y[~train], fit.scores["combined"].to_numpy()[~train]) > 0.7
+
+
+TINY_3D = {"input_size": 16, "patch_size": 8, "hidden_size": 16, "heads": 2, "mlp_dim": 16,
+           "depth": 1, "batch_size": 4, "epochs": 2, "precision": "fp32", "num_threads": 1}
+
+
+def _slab_volumes(y: np.ndarray, ids: list[str], seed: int):
+    """A bright slab in the upper (outcome 1) or lower half of a cubic ROI in noise
+    (tests/test_classify3d.py's toy task), one small volume per patient."""
+    from spinedlr.classify3d import Volume
+
+    rng = np.random.default_rng(seed)
+    vols = []
+    for pid, label in zip(ids, y):
+        img = rng.normal(0, 1, (12, 12, 12)).astype(np.float32)
+        img[(slice(2, 6) if label else slice(6, 10)), 2:10, 2:10] += 1.0
+        mask = np.zeros(img.shape, np.uint8)
+        mask[2:10, 2:10, 2:10] = 1
+        vols.append(Volume(pid, img, mask))
+    return vols
+
+
+def _deep_signature(vols, y, cohorts, rad, clinical, fs, with_folds: bool):
+    """What the stage does with the deep family, on in-memory volumes and no checkpoints:
+    the full network and (``with_folds``) the fold networks, then ``fit_models``."""
+    from spinedlr.fusion.features import signature_folds, training_sets, train_networks
+    from spinedlr.fusion.model import DeepFolds
+
+    fold = signature_folds(cohorts, fs.deep_signature_folds, seed=0)
+    members = training_sets(cohorts, fold)[: None if with_folds else 1]
+    labels = dict(zip(cohorts["patient_id"], y.tolist()))
+    val = [v for v, c in zip(vols, cohorts["cohort"]) if c == "validation"]
+    tables, _ = train_networks(fs.classify3d, vols, labels, members, val,
+                               [1000 * j for j in range(len(members))], [None] * len(members))
+    deep = [t.drop("patient_id") for t in tables]
+    folds = DeepFolds(fold, deep[1:]) if with_folds else None
+    train = (cohorts["cohort"] == "training").to_numpy()
+    fit = fit_models({"radiomics": rad, "deep": deep[0]}, clinical, y, train, fs, ["lr"], {}, 2,
+                     seed=0, deep_folds=folds)
+    return fit.scores["dl_sign"].to_numpy(), fold, members
+
+
+def test_training_dl_sign_is_out_of_fold_for_the_networks_too() -> None:
+    """Flipping one training patient's outcome retrains every network that saw it, yet its
+    own DL signature (and its fold's) stays bit-identical: fold k's networks, chain and
+    classifier never saw fold k. Without the fold networks it moves (the old leak)."""
+    ids, y, rng = _cohort(7, n=36, events=18)
+    cohorts = pl.DataFrame({"patient_id": ids, "outcome": y,
+                            "cohort": ["training"] * 24 + ["validation"] * 12})
+    train = (cohorts["cohort"] == "training").to_numpy()
+    features, clinical = _inputs(rng, y, signal=1.0)
+    vols = _slab_volumes(y, ids, seed=7)
+    fs = FusionSettings(**(FAST.model_dump() | {"deep_signature_folds": 3, "classify3d": TINY_3D}))
+    base, fold, members = _deep_signature(vols, y, cohorts, features["radiomics"], clinical, fs, True)
+    patient = int(np.flatnonzero(train & (fold == 0))[0])
+    for k in range(3):  # fold k's networks were trained on the other training patients only
+        assert set(members[k + 1]) == {p for p, f, t in zip(ids, fold, train) if t and f != k}
+    assert ids[patient] not in members[1] and ids[patient] in members[0]
+    y2 = y.copy()
+    y2[patient] = 1 - y2[patient]
+    moved, fold2, _ = _deep_signature(vols, y2, cohorts, features["radiomics"], clinical, fs, True)
+    np.testing.assert_array_equal(fold2, fold)  # same folds, so the comparison is like for like
+    same = train & (fold == 0)
+    np.testing.assert_array_equal(moved[same], base[same])
+    assert not np.allclose(moved[train & (fold > 0)], base[train & (fold > 0)])
+    assert not np.allclose(moved[~train], base[~train])  # the full network saw the flip
+    old, _, _ = _deep_signature(vols, y, cohorts, features["radiomics"], clinical, fs, False)
+    old2, _, _ = _deep_signature(vols, y2, cohorts, features["radiomics"], clinical, fs, False)
+    assert old[patient] != old2[patient]

@@ -29,7 +29,7 @@ def study(tmp_path_factory) -> Path:
     res = _cli("demo", str(d), "--design", "zou2025", "--n", "60", "--seed", "1")
     assert res.returncode == 0, res.stderr
     cfg = yaml.safe_load((d / "study.yaml").read_text())
-    cfg["fusion"].update(cv_folds=3, lasso_folds=3, signature_folds=3, deep_pca=4,
+    cfg["fusion"].update(cv_folds=3, lasso_folds=3, signature_folds=3, deep_pca=4, deep_signature_folds=3,
                          deep_rois=["vb_ct", "vb_mr"], classify3d=TINY_3D)
     cfg["design"].update(search_folds=2, models=[
         {"name": "lr", "grid": None}, {"name": "adaboost", "grid": {"n_estimators": [20]}}])
@@ -57,6 +57,10 @@ def test_stage_tables_cover_every_cohort_roi_and_image(study: Path) -> None:
     nets = _table(study, "networks")
     assert nets["roi"].to_list() == ["vb_ct", "vb_mr"] and set(nets["preset"]) == {"cpu"}
     assert nets["channels"].to_list() == [1, 2]  # T2 + T1 stacked for the MRI ROI
+    assert nets["fold_networks"].to_list() == [3, 3] and (nets["fold_seconds"] > 0).all()
+    folder = study / "out" / "models3d"  # the out-of-fold DL signature's networks, resumable
+    assert all((folder / f"fold{k}of3" / f"{roi}.pt").is_file() for k in (1, 2, 3)
+               for roi in ("vb_ct", "vb_mr"))
     run = dict(_table(study, "run").iter_rows())
     selection = _table(study, "clinical_selection")
     n_train = cohorts.filter(pl.col("cohort") == "training").height

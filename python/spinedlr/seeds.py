@@ -34,6 +34,10 @@ SEED_OFFSETS: dict[str, int | Callable[["Study"], int]] = {
 SEGMENT_ROI_STRIDE = 101
 """Segmentation trains the i-th ROI's network from ``stage_seed(study, "segment") + 101 * i``."""
 
+FUSION_FOLD_STRIDE = 1000
+"""The fusion stage trains the i-th deep ROI's network from ``stage_seed(study, "fusion") + i``
+and, for the out-of-fold DL signature, its fold-k network (k = 1..K) from that + 1000 * k."""
+
 
 def stage_seed(study: "Study", step: str) -> int:
     """The seed of one random step of the study (a KeyError names the known steps)."""

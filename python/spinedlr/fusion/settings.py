@@ -45,6 +45,12 @@ class FusionSettings(Settings):
     cv_folds: int = Field(10, ge=2, description="Outer folds of the classifier comparison "
                           "(grid search inside each, design.search_folds).")
     signature_folds: int = Field(10, ge=2, description="Folds of the out-of-fold signatures.")
+    deep_signature_folds: int = Field(
+        5, ge=2, description="Folds of the training cohort's DL signature: in each, the 3D "
+        "networks, the deep chain and the classifier are trained without the fold's patients, "
+        "which they then predict. The network learns the outcome from its training patients, "
+        "so features of a patient it was trained on would make that patient's DL signature "
+        "in-sample however out of fold the classifier on top is. Costs K more networks per ROI.")
     clinical: list[Name] | None = Field(
         None, description="Candidate covariates of the combined model; null = every covariate.")
     clinical_p_enter: float | None = Field(

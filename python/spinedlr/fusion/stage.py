@@ -12,7 +12,8 @@ cohorts             patient_id, centre, cohort, outcome
 cohort_summary      patients, events and event rate per cohort and centre
 feature_counts      features per ROI and image: extracted, selected
 selected            family, feature: the features (radiomics) or components (deep) kept
-networks            one row per 3D network: ROI, preset, size, epochs, best epoch, time
+networks            one row per ROI's full 3D network: preset, size, epochs, best epoch,
+                    time; fold_networks / fold_seconds: the out-of-fold DL signature's
 comparison          every classifier x family: out-of-fold AUC with DeLong CI on training
 vote                the top-k vote that picked the signature classifier
 clinical_selection  univariable then multivariable logistic regression of the clinical
@@ -57,10 +58,12 @@ def _aligned(table: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
     return out.drop("patient_id")
 
 
-def _inputs(study: "Study", seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict, list]:
-    """(manifest, cohorts with centre, family -> features, 3D network records)."""
+def _inputs(study: "Study", seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict, list, object]:
+    """(manifest, cohorts with centre, family -> features, 3D network records, the fold
+    networks' features as spinedlr.fusion.model.DeepFolds or None without the deep family)."""
     from spinedlr.fusion.cohorts import assign_cohorts
     from spinedlr.fusion.features import deep_features, fused_radiomics
+    from spinedlr.fusion.model import DeepFolds
     from spinedlr.manifest import load_manifest
 
     cfg, fs = study.config, study.config.fusion
@@ -73,11 +76,13 @@ def _inputs(study: "Study", seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict
     cohorts = cohorts.with_columns(centre=centre if centre is not None else pl.lit("all"))
     features = {"radiomics": _aligned(fused_radiomics(study, manifest, fs.rater), ids)}
     records: list = []
+    folds = None
     if fs.deep:
-        deep, records = deep_features(study, manifest, cohorts, fs.rater, seed,
-                                      study.paths.at(CLASSIFY3D_MODELS))
-        features["deep"] = _aligned(deep, ids)
-    return manifest, cohorts, features, records
+        deep = deep_features(study, manifest, cohorts, fs.rater, seed,
+                             study.paths.at(CLASSIFY3D_MODELS))
+        features["deep"], records = _aligned(deep.table, ids), deep.records
+        folds = DeepFolds(deep.fold, [_aligned(t, ids) for t in deep.fold_tables])
+    return manifest, cohorts, features, records, folds
 
 
 def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
@@ -88,7 +93,7 @@ def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
     from spinedlr.fusion.statistics import cohort_statistics, readers_table
 
     cfg, fs, t0 = study.config, study.config.fusion, time.perf_counter()
-    manifest, cohorts, features, records = _inputs(study, seed)
+    manifest, cohorts, features, records, deep_folds = _inputs(study, seed)
     y, train = cohorts["outcome"].to_numpy(), (cohorts["cohort"] == "training").to_numpy()
     console.print(f"fusion: {int(train.sum())} training patients; {features['radiomics'].width} "
                   f"radiomics features" + (f", {features['deep'].width} deep" if fs.deep else ""))
@@ -97,7 +102,7 @@ def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
     console.print("fusion: clinical factors of the combined model: "
                   + (", ".join(clinical.chosen) or "none selected"))
     fitted = fit_models(features, clinical.design, y, train, fs, [m.name for m in cfg.design.models],
-                        grids, cfg.design.search_folds, seed)
+                        grids, cfg.design.search_folds, seed, deep_folds)
     models = [m for m in MODELS if m in fitted.scores.columns]
     readers = [manifest[r].cast(pl.Int64).alias(r) for r in fs.readers]
     predictions = pl.concat([cohorts.select("patient_id", "centre", "cohort", "outcome"),
@@ -116,6 +121,8 @@ def _tables(study: "Study", seed: int) -> tuple[dict[str, pl.DataFrame], dict]:
            "clinical_selected": ", ".join(clinical.chosen) or "none",
            "preset": fs.classify3d.preset if fs.deep else "none",
            "network": fs.classify3d.network if fs.deep else "none",
+           "deep_signature_folds": fs.deep_signature_folds if fs.deep else "none",
+           "fold_network_seconds": round(sum(r["fold_seconds"] for r in records), 1),
            "seconds": round(time.perf_counter() - t0, 1)}
     tables |= {
         "cohorts": cohorts.select("patient_id", "centre", "cohort", "outcome"),
