@@ -191,6 +191,29 @@ def test_bf16_training_records_its_precision_and_a_change_starts_fresh(tmp_path)
     assert [h["epoch"] for h in again.history_] == [1, 2, 3]
 
 
+def test_a_changed_training_or_validation_cohort_starts_fresh(tmp_path):
+    """The checkpoint path stays the same when a study's split changes; resuming there would
+    continue a network trained on other patients. One flipped label in either cohort is a new
+    recipe; the same data resumes."""
+    tr, ytr = _cohort(10, 0)
+    va, yva = _cohort(6, 100)
+    out = tmp_path / "m.pt"
+    settings = Classify3DSettings(**SMALL, epochs=2)
+    Classifier3D(settings, out, QUIET).fit(tr, ytr, val=(va, yva))
+    more = Classify3DSettings(**SMALL, epochs=3)
+    flipped_train, flipped_val = list(ytr), list(yva)
+    flipped_train[0], flipped_val[0] = 1 - ytr[0], 1 - yva[0]
+    for y_train, y_val in ((flipped_train, yva), (ytr, flipped_val)):
+        log = Console(record=True, width=200)
+        Classifier3D(more, tmp_path / "copy" / "m.pt", QUIET).fit(tr, ytr, val=(va, yva))
+        again = Classifier3D(more, tmp_path / "copy" / "m.pt", log).fit(tr, y_train, val=(va, y_val))
+        assert "different data; starting fresh" in log.export_text()
+        assert [h["epoch"] for h in again.history_] == [1, 2, 3]
+    log = Console(record=True, width=200)
+    Classifier3D(more, out, log).fit(tr, ytr, val=(va, yva))
+    assert "resuming after epoch 2" in log.export_text()
+
+
 def test_weights_file_initialises_backbone_or_whole_and_rejects_a_mismatch(tmp_path):
     settings = Classify3DSettings(**SMALL)
     donor = build_network(settings.net_config(), seed=99)

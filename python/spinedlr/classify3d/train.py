@@ -3,7 +3,9 @@
 The trainer mirrors the segmentation one (``spinedlr.segment.train``) and shares its parts:
 the poly learning-rate schedule, precision and device handling, checkpoint files and the
 resume rules (``segment.resume``: resumable only with the same recipe; the epoch count may
-grow). Steps: ``setup`` (recipe, hardware), ``build`` (network, weights, optimiser),
+grow). The recipe includes a fingerprint of the training and validation data (``data``), so a
+changed split, image or label starts fresh instead of continuing a network trained on other
+patients (the fusion stage keeps checkpoints at fixed paths across reruns). Steps: ``setup`` (recipe, hardware), ``build`` (network, weights, optimiser),
 ``resume``, then per epoch ``run_epoch``, ``validate``, ``maybe_save``.
 
 Leakage: validation labels enter only ``validate``, whose result decides which epoch's
@@ -18,6 +20,7 @@ resumed from ``<name>.last.pt`` continues exactly as the uninterrupted run would
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -80,6 +83,20 @@ def train_step(net: Classifier3DNet, opt: torch.optim.Optimizer, scaler: torch.a
     return loss
 
 
+def data_fingerprint(*tensors: Tensor | None) -> str:
+    """SHA-256 of the tensors' shapes, dtypes and values (None counted as absent): what a
+    checkpoint was trained and selected on."""
+    h = hashlib.sha256()
+    for t in tensors:
+        if t is None:
+            h.update(b"none")
+            continue
+        a = t.detach().cpu().contiguous().numpy()
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
 class Trainer:
     """One training run; ``x``/``y`` the training cohort, ``vx``/``vy`` the validation one
     (None: no selection, the last epoch is kept). ``out_path``: best checkpoint (the
@@ -106,6 +123,7 @@ class Trainer:
             "network": s.network, "preset": self.preset.model_dump(mode="json"), "seed": s.seed,
             "margin": s.margin, "precision": self.precision,
             "weights": str(s.weights) if s.weights else RANDOM_INIT,
+            "data": data_fingerprint(self.x, self.y, self.vx, self.vy),
         }
 
     def build(self) -> None:
