@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,16 +62,21 @@ def _aucs(auc: pl.DataFrame) -> dict:
             for c in auc["cohort"].unique(maintain_order=True)}
 
 
-def summarise(folder: Path, wall_s: float | None, cpu_s: float | None) -> dict:
-    """The numbers of one run of the demo in ``folder``."""
+def _latent(folder: Path, cohorts: pl.DataFrame) -> pl.DataFrame:
+    """The roc_summary row of the demo's true linear predictor on the test cohort."""
     from spinedlr.stats import roc_summary
 
+    truth = pl.read_parquet(folder / "truth.parquet").join(cohorts, on="patient_id")
+    test = truth.filter(pl.col("cohort") == "test")
+    return roc_summary(test.select("linear_predictor", "outcome"), "linear_predictor", "outcome")
+
+
+def summarise(folder: Path, wall_s: float | None, cpu_s: float | None) -> dict:
+    """The numbers of one run of the demo in ``folder``."""
     fusion = folder / "out" / "fusion"
     auc = pl.read_parquet(fusion / "auc.parquet")
     cohorts = pl.read_parquet(fusion / "cohorts.parquet")
-    truth = pl.read_parquet(folder / "truth.parquet").join(cohorts, on="patient_id")
-    test = truth.filter(pl.col("cohort") == "test")
-    latent = roc_summary(test.select("linear_predictor", "outcome"), "linear_predictor", "outcome")
+    latent = _latent(folder, cohorts)
     run = dict(pl.read_parquet(fusion / "run.parquet").iter_rows())
     readers = pl.read_parquet(fusion / "readers.parquet")
     kappa = pl.read_parquet(fusion / "kappa.parquet")
@@ -102,14 +107,9 @@ def summarise(folder: Path, wall_s: float | None, cpu_s: float | None) -> dict:
 def per_seed(folder: Path) -> dict:
     """The compact record of one seed: every model's AUC per cohort (the latent truth's in the
     test cohort), the winner and the clinical factors chosen."""
-    from spinedlr.stats import roc_summary
-
     fusion = folder / "out" / "fusion"
     aucs = _aucs(pl.read_parquet(fusion / "auc.parquet"))
-    cohorts = pl.read_parquet(fusion / "cohorts.parquet")
-    test = pl.read_parquet(folder / "truth.parquet").join(cohorts, on="patient_id").filter(
-        pl.col("cohort") == "test")
-    latent = roc_summary(test.select("linear_predictor", "outcome"), "linear_predictor", "outcome")
+    latent = _latent(folder, pl.read_parquet(fusion / "cohorts.parquet"))
     aucs["test"]["latent_truth"] = round(latent["auc"][0], 4)
     run = dict(pl.read_parquet(fusion / "run.parquet").iter_rows())
     return {"auc": aucs, "winner": run["winner"], "clinical_selected": run.get("clinical_selected")}

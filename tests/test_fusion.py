@@ -147,9 +147,9 @@ def test_zou_design_runs_the_fusion_stage_instead_of_select_and_evaluate() -> No
     assert "fusion" not in {s.name for s in STAGES if s.active(_S(ref))}
 
 
-def _clinical_study(tmp_path, rng, n: int = 120) -> tuple[Study, pl.DataFrame, np.ndarray]:
-    """A Zou-design study whose manifest holds the clinical columns (image paths are never
-    read here): osteoporosis raises the risk, age and the rest are noise."""
+def _clinical_study(tmp_path, rng, n: int = 120) -> tuple[Study, pl.DataFrame, pl.DataFrame]:
+    """(study, manifest, cohorts) of a Zou-design study whose manifest holds the clinical
+    columns (image paths are never read here): osteoporosis raises the risk, the rest is noise."""
     cfg = zou_config(0)
     osteo = rng.random(n) < 0.45
     y = (rng.random(n) < np.where(osteo, 0.55, 0.1)).astype(int)

@@ -5,8 +5,9 @@ the poly learning-rate schedule, precision and device handling, checkpoint files
 resume rules (``segment.resume``: resumable only with the same recipe; the epoch count may
 grow). The recipe includes a fingerprint of the training and validation data (``data``), so a
 changed split, image or label starts fresh instead of continuing a network trained on other
-patients (the fusion stage keeps checkpoints at fixed paths across reruns). Steps: ``setup`` (recipe, hardware), ``build`` (network, weights, optimiser),
-``resume``, then per epoch ``run_epoch``, ``validate``, ``maybe_save``.
+patients (the fusion stage keeps checkpoints at fixed paths across reruns). Steps: ``setup``
+(recipe, hardware), ``build`` (network, weights, optimiser), ``resume``, then per epoch
+``run_epoch``, ``validate``, ``maybe_save``.
 
 Leakage: validation labels enter only ``validate``, whose result decides which epoch's
 weights are kept, never the weights themselves; the end-of-epoch weights depend on the

@@ -141,16 +141,14 @@ class DeepFeatures:
 
     ``table``: patient_id + the pooled features of the networks trained on the whole training
     cohort (what validation and test rows get); ``fold``: ``signature_folds``;
-    ``fold_tables[k]``: the same columns from the networks trained without fold k, whose
-    patients are in ``fold_training[k]``; ``records``: one row per ROI's full network, with
-    the fold networks' count and seconds.
+    ``fold_tables[k]``: the same columns from the networks trained without fold k;
+    ``records``: one row per ROI's full network, with the fold networks' count and seconds.
     """
 
     table: pl.DataFrame
     records: list[dict]
     fold: np.ndarray
     fold_tables: list[pl.DataFrame]
-    fold_training: list[list[str]]
 
 
 def training_sets(cohorts: pl.DataFrame, fold: np.ndarray) -> list[list[str]]:
@@ -227,4 +225,4 @@ def deep_features(study: Study, manifest: pl.DataFrame, cohorts: pl.DataFrame, r
     console.print(f"fusion: DL signature of the training cohort built out of fold: {k} networks "
                   f"per ROI trained without their fold's patients, beside the full network "
                   f"({sum(r['fold_seconds'] for r in records):.0f} s)")
-    return DeepFeatures(tables[0], records, fold, tables[1:], members[1:])
+    return DeepFeatures(tables[0], records, fold, tables[1:])

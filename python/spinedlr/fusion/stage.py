@@ -13,7 +13,8 @@ cohort_summary      patients, events and event rate per cohort and centre
 feature_counts      features per ROI and image: extracted, selected
 selected            family, feature: the features (radiomics) or components (deep) kept
 networks            one row per ROI's full 3D network: preset, size, epochs, best epoch,
-                    time; fold_networks / fold_seconds: the out-of-fold DL signature's
+                    time; fold_networks / fold_seconds: how many networks the out-of-fold
+                    DL signature trained for the ROI, and their time
 comparison          every classifier x family: out-of-fold AUC with DeLong CI on training
 vote                the top-k vote that picked the signature classifier
 clinical_selection  univariable then multivariable logistic regression of the clinical
@@ -42,6 +43,7 @@ from spinedlr.stage_contract import CORE_KEYS, StageContext, StageResult, StageS
 
 if TYPE_CHECKING:
     from spinedlr.config import Study
+    from spinedlr.fusion.model import DeepFolds
 
 MODELS = ("clinical", "rad_sign", "dl_sign", "combined")
 
@@ -58,7 +60,7 @@ def _aligned(table: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
     return out.drop("patient_id")
 
 
-def _inputs(study: "Study", seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict, list, object]:
+def _inputs(study: "Study", seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict, list, "DeepFolds | None"]:
     """(manifest, cohorts with centre, family -> features, 3D network records, the fold
     networks' features as spinedlr.fusion.model.DeepFolds or None without the deep family)."""
     from spinedlr.fusion.cohorts import assign_cohorts
